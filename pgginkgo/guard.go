@@ -1,0 +1,72 @@
+package pgginkgo
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pgginkgo/pgginkgo/envscope"
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/agent"
+)
+
+// Guard owns a running cluster. It exists only in the process that started
+// the cluster; other processes get the Handle. Stop is idempotent.
+type Guard struct {
+	handle *Handle
+	proc   *agent.Process
+	ready  agent.Message
+	scope  *envscope.Scope
+	logger *slog.Logger
+
+	once    sync.Once
+	stopErr error
+}
+
+// Handle returns the cluster's Handle.
+func (g *Guard) Handle() *Handle { return g.handle }
+
+// Dir is the cluster's directory: data/, sock/, the passfile and the server
+// log. Stop removes it.
+func (g *Guard) Dir() string { return g.ready.Dir }
+
+// DataDir is the cluster's PGDATA.
+func (g *Guard) DataDir() string { return g.ready.DataDir }
+
+// PostgresPID is the postmaster's process id.
+func (g *Guard) PostgresPID() int { return g.ready.PostgresPID }
+
+// HelperPID is the process id of the lifecycle helper that owns the
+// postmaster.
+func (g *Guard) HelperPID() int { return g.ready.AgentPID }
+
+// EnvScope is the environment scope holding the PG* variables, or nil when
+// WithoutEnv was given. Nest spec-level scopes under it.
+func (g *Guard) EnvScope() *envscope.Scope { return g.scope }
+
+// String identifies the cluster without secrets.
+func (g *Guard) String() string { return "guard of " + g.handle.String() }
+
+// Stop stops PostgreSQL, removes the cluster's directories and restores the
+// environment. Calling it again returns the first result.
+func (g *Guard) Stop() error {
+	g.once.Do(func() {
+		began := time.Now()
+		var errs []error
+		if err := g.proc.Stop(time.Minute); err != nil {
+			errs = append(errs, fmt.Errorf("stopping the cluster: %w", err))
+		}
+		if g.scope != nil {
+			if err := g.scope.Restore(); err != nil {
+				errs = append(errs, fmt.Errorf("restoring the environment: %w", err))
+			}
+		}
+		g.stopErr = errors.Join(errs...)
+		if g.stopErr != nil {
+			g.stopErr = fmt.Errorf("pgginkgo: %w", g.stopErr)
+		}
+		g.logger.Info("cluster stopped", "cluster", g.handle.String(), "took", time.Since(began).String())
+	})
+	return g.stopErr
+}

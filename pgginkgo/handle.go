@@ -1,0 +1,129 @@
+package pgginkgo
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// HandleFormat is the version of the Handle's JSON encoding. Every process of
+// a suite must use the same pgginkgo version; the format catches the case
+// where they do not.
+const HandleFormat = 1
+
+// Handle describes a running cluster as plain data: safe to copy, encode and
+// send to other processes. It holds no secret: clients read the password
+// from PassFile, a 0600 file only the test's account can read.
+type Handle struct {
+	Format    int               `json:"format"`
+	Host      string            `json:"host"`
+	Port      int               `json:"port"`
+	SocketDir string            `json:"socketDir"`
+	User      string            `json:"user"`
+	PassFile  string            `json:"passFile"`
+	Version   string            `json:"version"`
+	Database  string            `json:"database"`
+	Templates map[string]string `json:"templates,omitempty"` // template name → database name
+	Env       map[string]string `json:"env"`
+}
+
+// ErrHandleFormat reports a Handle encoded by a different pgginkgo version.
+var ErrHandleFormat = errors.New("unsupported handle format")
+
+// Encode returns the Handle as versioned JSON.
+func (h *Handle) Encode() ([]byte, error) {
+	c := *h
+	c.Format = HandleFormat
+	return json.Marshal(c)
+}
+
+// DecodeHandle parses what Encode produced.
+func DecodeHandle(data []byte) (*Handle, error) {
+	var probe struct {
+		Format *int `json:"format"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, fmt.Errorf("pgginkgo: decoding handle: not a pgginkgo handle (%v); pass the bytes Handle.Encode returned", err)
+	}
+	switch {
+	case probe.Format == nil:
+		return nil, fmt.Errorf("pgginkgo: decoding handle: %w: no format field; pass the bytes Handle.Encode returned", ErrHandleFormat)
+	case *probe.Format > HandleFormat:
+		return nil, fmt.Errorf("pgginkgo: decoding handle: %w: format %d is newer than this pgginkgo understands (%d); build every process of the suite with the same pgginkgo version", ErrHandleFormat, *probe.Format, HandleFormat)
+	case *probe.Format < 1:
+		return nil, fmt.Errorf("pgginkgo: decoding handle: %w: format %d is invalid", ErrHandleFormat, *probe.Format)
+	}
+	var h Handle
+	if err := json.Unmarshal(data, &h); err != nil {
+		return nil, fmt.Errorf("pgginkgo: decoding handle: %w", err)
+	}
+	if h.Host == "" || h.Port <= 0 || h.User == "" {
+		return nil, fmt.Errorf("pgginkgo: decoding handle: host, port or user missing; pass the bytes Handle.Encode returned")
+	}
+	return &h, nil
+}
+
+// String identifies the cluster without revealing anything secret.
+func (h *Handle) String() string {
+	return fmt.Sprintf("pgginkgo cluster %s@%s:%d (PostgreSQL %s)", h.User, h.Host, h.Port, h.Version)
+}
+
+// URL returns a connection URL for database dbname ("" for the default
+// database). It carries the passfile path, never the password, so it is safe
+// to print.
+func (h *Handle) URL(dbname string) string {
+	if dbname == "" {
+		dbname = h.Database
+	}
+	q := url.Values{}
+	q.Set("sslmode", "disable")
+	q.Set("passfile", h.PassFile)
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.User(h.User),
+		Host:     h.Host + ":" + strconv.Itoa(h.Port),
+		Path:     "/" + dbname,
+		RawQuery: q.Encode(),
+	}
+	return u.String()
+}
+
+// ConnConfig returns a parsed pgx config for dbname.
+func (h *Handle) ConnConfig(dbname string) (*pgx.ConnConfig, error) {
+	cc, err := pgx.ParseConfig(h.URL(dbname))
+	if err != nil {
+		return nil, fmt.Errorf("pgginkgo: connection config for %q: %w", dbname, err)
+	}
+	return cc, nil
+}
+
+// Pool opens a pgx pool on dbname. The caller closes it.
+func (h *Handle) Pool(ctx context.Context, dbname string) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(h.URL(dbname))
+	if err != nil {
+		return nil, fmt.Errorf("pgginkgo: pool config for %q: %w", dbname, err)
+	}
+	p, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("pgginkgo: opening pool on %q: %w", dbname, err)
+	}
+	return p, nil
+}
+
+// SQLDB opens a database/sql handle (pgx's stdlib driver) on dbname. The
+// caller closes it.
+func (h *Handle) SQLDB(dbname string) (*sql.DB, error) {
+	cc, err := h.ConnConfig(dbname)
+	if err != nil {
+		return nil, err
+	}
+	return stdlib.OpenDB(*cc), nil
+}

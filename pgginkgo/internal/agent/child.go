@@ -1,0 +1,145 @@
+//go:build !windows
+
+package agent
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func init() {
+	if os.Getenv(Marker) != "1" {
+		return
+	}
+	// The agent must outlive whatever kills its parent long enough to stop
+	// PostgreSQL: an interrupt typed in a terminal reaches the parent, which
+	// tells us to stop, or dies, which closes our stdin. SIGHUP arrives when a
+	// terminal closes; the same reasoning applies.
+	signal.Ignore(syscall.SIGINT, syscall.SIGHUP, syscall.SIGPIPE)
+	os.Exit(Main(os.Stdin, os.Stdout))
+}
+
+// out serialises messages to the parent; the parent may already be gone, so
+// write errors are ignored.
+type out struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (o *out) send(m Message) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	_, _ = o.w.Write(encode(m))
+}
+
+func (o *out) log(level, msg string, attrs map[string]any) {
+	o.send(Message{Type: "log", Level: level, Msg: msg, Attrs: attrs})
+}
+
+// Main runs the agent: read the config, boot, wait for stop or EOF, clean up.
+// It returns the process exit code.
+func Main(stdin io.Reader, stdout io.Writer) int {
+	o := &out{w: stdout}
+	in := bufio.NewReader(stdin)
+	line, err := in.ReadBytes('\n')
+	if err != nil {
+		o.send(Message{Type: "error", Error: fmt.Sprintf("agent: reading config: %v", err)})
+		return 2
+	}
+	var cfg Config
+	if err := json.Unmarshal(line, &cfg); err != nil {
+		o.send(Message{Type: "error", Error: fmt.Sprintf("agent: decoding config: %v", err)})
+		return 2
+	}
+
+	// stop is closed when the parent asks us to stop or goes away.
+	stop := make(chan struct{})
+	var once sync.Once
+	closeStop := func() { once.Do(func() { close(stop) }) }
+	go func() {
+		dec := json.NewDecoder(in)
+		for {
+			var c Command
+			if err := dec.Decode(&c); err != nil {
+				closeStop() // EOF: the parent exited, maybe by SIGKILL
+				return
+			}
+			if c.Cmd == "stop" {
+				closeStop()
+				return
+			}
+		}
+	}()
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		closeStop()
+	}()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-stop
+		cancel() // abort a boot in progress
+	}()
+
+	c, err := boot(ctx, cfg, o)
+	if err != nil {
+		o.send(Message{Type: "error", Error: err.Error()})
+		return 1
+	}
+	o.send(Message{
+		Type: "ready", Port: c.port, Dir: c.dir, SocketDir: c.sockDir, DataDir: c.dataDir,
+		AgentPID: os.Getpid(), PostgresPID: c.cmd.Process.Pid, CacheHit: c.cacheHit,
+	})
+
+	select {
+	case <-stop:
+	case <-c.exited:
+		o.log("ERROR", "postgres exited unexpectedly", map[string]any{"log": tail(c.logPath, 2048)})
+	}
+	began := time.Now()
+	err = c.shutdown()
+	if rmErr := os.RemoveAll(c.dir); rmErr != nil && err == nil {
+		err = fmt.Errorf("removing cluster directory %s: %w", c.dir, rmErr)
+	}
+	if err != nil {
+		o.send(Message{Type: "error", Error: err.Error()})
+		return 1
+	}
+	o.log("INFO", "cluster stopped and removed", map[string]any{"dir": c.dir, "took": time.Since(began).String()})
+	o.send(Message{Type: "stopped"})
+	return 0
+}
+
+// tail returns the last n bytes of a file, for error messages.
+func tail(path string, n int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	off := st.Size() - n
+	if off < 0 {
+		off = 0
+	}
+	b := make([]byte, st.Size()-off)
+	if _, err := f.ReadAt(b, off); err != nil && !errors.Is(err, io.EOF) {
+		return ""
+	}
+	return string(b)
+}

@@ -1,0 +1,76 @@
+// Package agent runs the PostgreSQL lifecycle in a helper process.
+//
+// The test binary re-executes itself with a marker variable; the init function
+// in this package intercepts that marker before any test code runs and turns
+// the process into the agent. The agent owns the postmaster: it sweeps what
+// crashed runs left, boots a cluster from the warm data-directory cache,
+// reports readiness over its stdout, and stops PostgreSQL and removes the
+// cluster's directories when its parent says so or when its stdin reaches EOF
+// (the parent exited, possibly through SIGKILL).
+package agent
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Marker is the environment variable that turns a re-executed test binary
+// into an agent.
+const Marker = "PGGINKGO_AGENT"
+
+// Config is the first line the parent writes to the agent's stdin.
+type Config struct {
+	BinDir     string            `json:"binDir"`
+	BinRoot    string            `json:"binRoot"`
+	Version    string            `json:"version"` // full server version, e.g. "15.18"
+	Major      int               `json:"major"`
+	CacheDir   string            `json:"cacheDir"` // initdb cache root, owned by the agent's uid
+	BaseDir    string            `json:"baseDir"`  // where cluster directories live, owned by the agent's uid
+	User       string            `json:"user"`
+	Verifier   string            `json:"verifier"` // SCRAM verifier of the password; the password itself never leaves the parent
+	Locale     string            `json:"locale"`
+	Encoding   string            `json:"encoding"`
+	Port       int               `json:"port"` // 0 picks a free one
+	Settings   map[string]string `json:"settings"`
+	StartLimit time.Duration     `json:"startLimit"`
+	ClientUID  int               `json:"clientUid"` // uid that will own the passfile
+	ParentPID  int               `json:"parentPid"`
+	TZDir      string            `json:"tzDir,omitempty"`
+	Debug      bool              `json:"debug"`
+}
+
+// Message is one line the agent writes to its stdout.
+type Message struct {
+	Type string `json:"type"` // "log", "ready", "error", "stopped"
+
+	// log
+	Level string         `json:"level,omitempty"`
+	Msg   string         `json:"msg,omitempty"`
+	Attrs map[string]any `json:"attrs,omitempty"`
+
+	// ready
+	Port        int    `json:"port,omitempty"`
+	Dir         string `json:"dir,omitempty"`
+	SocketDir   string `json:"socketDir,omitempty"`
+	DataDir     string `json:"dataDir,omitempty"`
+	AgentPID    int    `json:"agentPid,omitempty"`
+	PostgresPID int    `json:"postgresPid,omitempty"`
+	CacheHit    bool   `json:"cacheHit,omitempty"`
+
+	// error
+	Error string `json:"error,omitempty"`
+}
+
+// Command is a line the parent writes after Config.
+type Command struct {
+	Cmd string `json:"cmd"` // "stop"
+}
+
+func encode(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only plain data goes through here; a failure is a programming error.
+		panic(err)
+	}
+	return append(b, '\n')
+}

@@ -1,0 +1,210 @@
+//go:build !windows
+
+package agent
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Process is the parent's end of a running agent.
+type Process struct {
+	cmd      *exec.Cmd
+	stdin    io.WriteCloser
+	logger   *slog.Logger
+	msgs     chan Message
+	exited   chan struct{}
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Spawn re-executes the running binary as an agent, optionally under another
+// account, sends it cfg, and waits until the cluster is ready.
+func Spawn(ctx context.Context, cfg Config, acct *Account, logger *slog.Logger) (*Process, Message, error) {
+	exe, err := selfExecutable()
+	if err != nil {
+		return nil, Message{}, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = agentEnv()
+	// A session of its own keeps the agent out of the signals sent to the
+	// test's process group (Ctrl-C, a CI job cancelled with kill -9 -PGID).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if acct != nil {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: acct.UID, Gid: acct.GID, Groups: []uint32{}}
+	}
+	cmd.Dir = "/"
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, Message{}, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, Message{}, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return nil, Message{}, err
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	if err := cmd.Start(); err != nil {
+		outR.Close()
+		outW.Close()
+		errR.Close()
+		errW.Close()
+		who := "the current user"
+		if acct != nil {
+			who = acct.String()
+		}
+		return nil, Message{}, fmt.Errorf("starting the lifecycle helper (%s as %s): %w; the test binary must be executable by that account", exe, who, err)
+	}
+	outW.Close()
+	errW.Close()
+	p := &Process{cmd: cmd, stdin: stdin, logger: logger, msgs: make(chan Message, 16), exited: make(chan struct{})}
+	go p.readMessages(outR)
+	go p.readStderr(errR)
+	go func() {
+		_ = cmd.Wait()
+		close(p.exited)
+	}()
+
+	if _, err := stdin.Write(encode(cfg)); err != nil {
+		p.kill()
+		return nil, Message{}, fmt.Errorf("sending config to the lifecycle helper: %w", err)
+	}
+	select {
+	case m := <-p.msgs:
+		if m.Type == "ready" {
+			return p, m, nil
+		}
+		<-p.exited
+		return nil, Message{}, errors.New(m.Error)
+	case <-ctx.Done():
+		_ = p.Stop(30 * time.Second)
+		return nil, Message{}, fmt.Errorf("waiting for postgres to start: %w", ctx.Err())
+	}
+}
+
+func selfExecutable() (string, error) {
+	if runtime.GOOS == "linux" {
+		// Works for another uid even when the binary sits in a 0700 build
+		// directory, because the kernel resolves the link without walking
+		// the path.
+		return "/proc/self/exe", nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("locating the test binary to start the lifecycle helper: %w", err)
+	}
+	return exe, nil
+}
+
+// agentEnv passes little: the agent needs PATH, time zone and locale hints;
+// PG* variables of the caller must not steer the agent's own connections.
+func agentEnv() []string {
+	env := []string{Marker + "=1"}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch {
+		case k == Marker, strings.HasPrefix(k, "PG"):
+		case k == "PATH", k == "TZ", k == "TZDIR", k == "TMPDIR", k == "LANG", strings.HasPrefix(k, "LC_"):
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func (p *Process) readMessages(r io.ReadCloser) {
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
+	for sc.Scan() {
+		var m Message
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			p.logger.Warn("lifecycle helper: unreadable output", "line", sc.Text())
+			continue
+		}
+		if m.Type == "log" {
+			p.logger.Log(context.Background(), parseLevel(m.Level), m.Msg, attrs(m.Attrs)...)
+			continue
+		}
+		p.msgs <- m
+	}
+	close(p.msgs)
+}
+
+func (p *Process) readStderr(r io.ReadCloser) {
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		p.logger.Warn("lifecycle helper stderr", "line", sc.Text())
+	}
+}
+
+func parseLevel(s string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+func attrs(m map[string]any) []any {
+	out := make([]any, 0, 2*len(m))
+	for k, v := range m {
+		out = append(out, k, v)
+	}
+	return out
+}
+
+// Stop asks the agent to stop PostgreSQL and remove the cluster, and waits
+// for it. It is safe to call more than once.
+func (p *Process) Stop(timeout time.Duration) error {
+	p.stopOnce.Do(func() {
+		_, _ = p.stdin.Write(encode(Command{Cmd: "stop"}))
+		p.stdin.Close()
+		deadline := time.After(timeout)
+		for {
+			select {
+			case m, ok := <-p.msgs:
+				if !ok {
+					p.msgs = nil // closed: wait for exit below
+					continue
+				}
+				if m.Type == "error" && p.stopErr == nil {
+					p.stopErr = errors.New(m.Error)
+				}
+				continue
+			case <-p.exited:
+			case <-deadline:
+				p.kill()
+				p.stopErr = fmt.Errorf("lifecycle helper did not stop within %s; killed it", timeout)
+			}
+			break
+		}
+	})
+	return p.stopErr
+}
+
+// Exited is closed when the agent process has ended.
+func (p *Process) Exited() <-chan struct{} { return p.exited }
+
+// PID is the agent's process id.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+func (p *Process) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}

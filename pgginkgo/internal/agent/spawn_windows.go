@@ -1,0 +1,29 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// ErrUnsupported is returned on Windows, where the lifecycle helper cannot
+// yet watch its parent and own a postmaster.
+var ErrUnsupported = errors.New("pgginkgo does not run clusters on Windows yet; run the suite on Linux or macOS (WSL works)")
+
+// Process is the parent's end of a running agent.
+type Process struct{}
+
+// Spawn always fails on Windows.
+func Spawn(ctx context.Context, cfg Config, acct *Account, logger *slog.Logger) (*Process, Message, error) {
+	return nil, Message{}, ErrUnsupported
+}
+
+// Stop is a no-op on Windows.
+func (p *Process) Stop(timeout time.Duration) error { return nil }
+
+// Exited is closed when the agent process has ended.
+func (p *Process) Exited() <-chan struct{} { c := make(chan struct{}); close(c); return c }
+
+// PID is the agent's process id.
+func (p *Process) PID() int { return 0 }

@@ -1,0 +1,181 @@
+package pgginkgo
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Option configures Start and Suite.
+type Option func(*config)
+
+// config holds every knob in one place; defaults live in defaultConfig.
+type config struct {
+	version       string
+	binaries      string
+	cacheDir      string
+	runtimeDir    string
+	runAs         string
+	superuser     string
+	locale        string
+	encoding      string
+	port          int
+	settings      map[string]string
+	logger        *slog.Logger
+	startTimeout  time.Duration
+	exportEnv     bool
+	repositoryURL string
+	offline       bool
+	errs          []error
+
+	// fresh-database options, used by Suite
+	templates  []*templateSpec
+	prefetch   int
+	keepPolicy KeepPolicy
+	leakPolicy LeakPolicy
+}
+
+// DefaultSettings are the server settings a test cluster starts with. They
+// trade durability for speed: a test cluster never needs to survive a crash.
+// Every one can be overridden with Setting.
+func DefaultSettings() map[string]string {
+	return map[string]string{
+		"fsync":               "off",
+		"synchronous_commit":  "off",
+		"full_page_writes":    "off",
+		"shared_buffers":      "32MB",
+		"wal_level":           "minimal",
+		"max_wal_senders":     "0",
+		"max_connections":     "200", // room for ginkgo -p processes, each with a prefetch pool
+		"password_encryption": "scram-sha-256",
+		"jit":                 "off", // JIT compilation costs more than it saves on test-sized queries
+	}
+}
+
+func defaultConfig() *config {
+	return &config{
+		superuser:    "postgres",
+		locale:       "C",
+		encoding:     "UTF8",
+		runAs:        "nobody",
+		settings:     DefaultSettings(),
+		startTimeout: 2 * time.Minute,
+		exportEnv:    true,
+		prefetch:     defaultPrefetch(),
+		keepPolicy:   KeepOnFailure,
+		leakPolicy:   FailOnLeak,
+	}
+}
+
+func defaultPrefetch() int {
+	// Two ready databases per core keep a spec from waiting while the
+	// background recycles; more only costs memory on a small machine.
+	if n := 2 * runtime.NumCPU(); n < 8 {
+		return max(n, 2)
+	}
+	return 8
+}
+
+// Version requests a PostgreSQL major ("15") or full ("15.13.0") version.
+// Without it any installed version is used, else the newest embedded-postgres
+// knows.
+func Version(v string) Option { return func(c *config) { c.version = v } }
+
+// BinariesPath uses the PostgreSQL installation at dir (the directory that
+// holds bin/, or bin/ itself). It wins over PGGINKGO_BINARIES.
+func BinariesPath(dir string) Option { return func(c *config) { c.binaries = dir } }
+
+// CacheDir sets where downloaded binaries and the warm initdb cache live.
+// Defaults: PGGINKGO_CACHE_DIR, else /var/cache/pgginkgo for root, else the
+// user's cache directory.
+func CacheDir(dir string) Option { return func(c *config) { c.cacheDir = dir } }
+
+// RuntimeDir sets where cluster directories (data, socket, passfile) are
+// created. Default: /dev/shm/pgginkgo-<uid of the postgres account> on Linux
+// when /dev/shm is a tmpfs with at least 1 GiB free, else
+// $TMPDIR/pgginkgo-<uid>.
+func RuntimeDir(dir string) Option { return func(c *config) { c.runtimeDir = dir } }
+
+// RunAs names the unprivileged account PostgreSQL runs as when the test
+// process is root. Default "nobody". Ignored when not root.
+func RunAs(account string) Option { return func(c *config) { c.runAs = account } }
+
+// Superuser sets the name of the cluster's superuser. Default "postgres".
+func Superuser(name string) Option { return func(c *config) { c.superuser = name } }
+
+// Locale and Encoding are passed to initdb. Defaults "C" and "UTF8", which
+// exist everywhere and sort predictably.
+func Locale(locale string) Option { return func(c *config) { c.locale = locale } }
+
+// Encoding sets the cluster's encoding; see Locale.
+func Encoding(enc string) Option { return func(c *config) { c.encoding = enc } }
+
+// Port fixes the TCP port. Default: a free port picked at start, which is
+// what lets suites run side by side.
+func Port(port int) Option { return func(c *config) { c.port = port } }
+
+// Setting overrides one server setting (as postgres -c name=value). An empty
+// value removes a default from DefaultSettings.
+func Setting(name, value string) Option {
+	return func(c *config) {
+		if !settingName.MatchString(name) {
+			c.errs = append(c.errs, fmt.Errorf("Setting(%q): not a PostgreSQL parameter name; use names like shared_buffers or log_statement", name))
+			return
+		}
+		if strings.ContainsRune(value, 0) {
+			c.errs = append(c.errs, fmt.Errorf("Setting(%q): the value contains a NUL byte", name))
+			return
+		}
+		switch name {
+		case "port", "listen_addresses", "unix_socket_directories":
+			c.errs = append(c.errs, fmt.Errorf("Setting(%q): pgginkgo manages this one; use Port to fix the port", name))
+			return
+		}
+		if value == "" {
+			delete(c.settings, name)
+			return
+		}
+		c.settings[name] = value
+	}
+}
+
+var settingName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_.]*$`)
+
+// Logger sends pgginkgo's step-by-step log to l. Inside a Suite the default
+// writes to GinkgoWriter; for Start it is slog.Default().
+func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// StartTimeout bounds how long PostgreSQL may take to accept connections.
+func StartTimeout(d time.Duration) Option { return func(c *config) { c.startTimeout = d } }
+
+// WithoutEnv keeps Start from pointing PGHOST, PGPORT, PGUSER, PGDATABASE and
+// PGPASSFILE at the cluster.
+func WithoutEnv() Option { return func(c *config) { c.exportEnv = false } }
+
+// RepositoryURL sets the Maven repository embedded-postgres downloads
+// binaries from, for a mirror or proxy.
+func RepositoryURL(url string) Option { return func(c *config) { c.repositoryURL = url } }
+
+// Offline forbids downloading binaries; only explicit or installed ones are
+// used.
+func Offline() Option { return func(c *config) { c.offline = true } }
+
+func (c *config) defaultCacheDir() string {
+	if d := os.Getenv("PGGINKGO_CACHE_DIR"); d != "" {
+		return d
+	}
+	if os.Geteuid() == 0 && runtime.GOOS != "windows" {
+		// Root's home is closed to the postgres account; a system cache
+		// directory is not.
+		return "/var/cache/pgginkgo"
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "pgginkgo")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("pgginkgo-cache-%d", os.Geteuid()))
+}

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package pgginkgo
+
+func memoryBackedDir() string { return "" }

@@ -1,0 +1,199 @@
+package pgginkgo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgginkgo/pgginkgo/envscope"
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/agent"
+)
+
+// Start boots a PostgreSQL cluster for tests and returns the Guard that owns
+// it and the Handle that describes it. The caller must call Guard.Stop; if
+// the process dies first, the lifecycle helper stops the cluster anyway.
+//
+// Inside a Ginkgo suite, use Suite instead: it calls Start on process 1 and
+// hands the Handle to the others.
+func Start(ctx context.Context, opts ...Option) (*Guard, *Handle, error) {
+	began := time.Now()
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(cfg)
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.Default()
+	}
+	log := cfg.logger.With("component", "pgginkgo")
+	if err := errors.Join(cfg.errs...); err != nil {
+		return nil, nil, fmt.Errorf("pgginkgo: invalid option: %w", err)
+	}
+	acct, err := account(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.cacheDir == "" {
+		cfg.cacheDir = cfg.defaultCacheDir()
+	}
+	step := time.Now()
+	res, err := binariesResolve(ctx, binRequest{
+		Explicit:      cfg.binaries,
+		Version:       cfg.version,
+		CacheDir:      cfg.cacheDir,
+		RepositoryURL: cfg.repositoryURL,
+		Offline:       cfg.offline,
+		Logger:        log,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("pgginkgo: %w", err)
+	}
+	log.Info("binaries resolved", "source", res.Source, "bindir", res.BinDir, "version", res.Version, "took", time.Since(step).String())
+	tzDir, needTZ, err := binariesTimezoneDir(res)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pgginkgo: %w", err)
+	}
+	if acct != nil {
+		if err := accessibleBy(res.BinDir, acct); err != nil {
+			return nil, nil, err
+		}
+	}
+	agentCache, err := prepareCacheDir(cfg.cacheDir, acct)
+	if err != nil {
+		return nil, nil, err
+	}
+	uid := os.Geteuid()
+	if acct != nil {
+		uid = int(acct.UID)
+	}
+	base := cfg.runtimeDir
+	if base == "" {
+		root := memoryBackedDir()
+		if root == "" {
+			root = os.TempDir()
+		}
+		base = filepath.Join(root, "pgginkgo-"+strconv.Itoa(uid))
+	}
+	if err := checkRuntimeDir(base, acct); err != nil {
+		return nil, nil, err
+	}
+	if cfg.port < 0 || cfg.port > 65535 {
+		return nil, nil, fmt.Errorf("pgginkgo: Port(%d) is out of range; pass 0 to pick a free port", cfg.port)
+	}
+
+	password := newPassword()
+	verifier, err := scramVerifier(password)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pgginkgo: generating the password: %w", err)
+	}
+	acfg := agent.Config{
+		BinDir: res.BinDir, BinRoot: res.Root, Version: res.Version, Major: res.Major,
+		CacheDir: agentCache, BaseDir: base, User: cfg.superuser, Verifier: verifier,
+		Locale: cfg.locale, Encoding: cfg.encoding, Port: cfg.port, Settings: cfg.settings,
+		StartLimit: cfg.startTimeout, ClientUID: os.Geteuid(), ParentPID: os.Getpid(),
+		Debug: log.Enabled(ctx, slog.LevelDebug),
+	}
+	if needTZ {
+		acfg.TZDir = tzDir
+	}
+	log.Debug("starting cluster", "settings", cfg.settings, "cacheDir", agentCache, "runtimeDir", base,
+		"superuser", cfg.superuser, "locale", cfg.locale, "encoding", cfg.encoding, "password", "[redacted]")
+	step = time.Now()
+	proc, ready, err := agent.Spawn(ctx, acfg, acct, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pgginkgo: starting PostgreSQL %s from %s: %w", res.Version, res.BinDir, err)
+	}
+	log.Info("cluster started", "port", ready.Port, "dir", ready.Dir, "warmCache", ready.CacheHit, "took", time.Since(step).String())
+
+	g := &Guard{proc: proc, ready: ready, logger: log}
+	fail := func(err error) (*Guard, *Handle, error) {
+		_ = g.proc.Stop(time.Minute)
+		return nil, nil, fmt.Errorf("pgginkgo: %w", err)
+	}
+	passFile := filepath.Join(ready.Dir, "pgpass")
+	line := fmt.Sprintf("127.0.0.1:%d:*:%s:%s\nlocalhost:%d:*:%s:%s\n", ready.Port, cfg.superuser, password, ready.Port, cfg.superuser, password)
+	if err := os.WriteFile(passFile, []byte(line), 0o600); err != nil {
+		return fail(fmt.Errorf("writing the passfile: %w", err))
+	}
+	h := &Handle{
+		Format: HandleFormat, Host: "127.0.0.1", Port: ready.Port, SocketDir: ready.SocketDir,
+		User: cfg.superuser, PassFile: passFile, Version: res.Version, Database: "postgres",
+	}
+	h.Env = map[string]string{
+		"PGHOST": h.Host, "PGPORT": strconv.Itoa(h.Port), "PGUSER": h.User,
+		"PGDATABASE": h.Database, "PGPASSFILE": passFile, "PGSSLMODE": "disable",
+	}
+	if needTZ {
+		h.Env["TZDIR"] = tzDir
+	}
+	g.handle = h
+	// Prove the TCP + SCRAM path a client will use, not just the socket.
+	step = time.Now()
+	if err := ping(ctx, h); err != nil {
+		return fail(err)
+	}
+	log.Debug("password authentication verified", "took", time.Since(step).String())
+	if cfg.exportEnv {
+		scope, err := envscope.ApplyContext(ctx, EnvChanges(h)...)
+		if err != nil {
+			return fail(fmt.Errorf("exporting PG* variables: %w", err))
+		}
+		g.scope = scope
+	}
+	log.Info("cluster ready", "cluster", h.String(), "total", time.Since(began).String())
+	return g, h, nil
+}
+
+// EnvChanges returns the envscope changes that point PG* clients at h.
+func EnvChanges(h *Handle) []envscope.Change {
+	keys := make([]string, 0, len(h.Env))
+	for k := range h.Env {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	out := make([]envscope.Change, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, envscope.Set(k, h.Env[k]))
+	}
+	return out
+}
+
+func ping(ctx context.Context, h *Handle) error {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cc, err := h.ConnConfig("")
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.ConnectConfig(cctx, cc)
+	if err != nil {
+		return fmt.Errorf("connecting over TCP with the cluster's password: %w", err)
+	}
+	return conn.Close(ctx)
+}
+
+func checkRuntimeDir(base string, acct *agent.Account) error {
+	parent := filepath.Dir(base)
+	st, err := os.Stat(parent)
+	if err != nil {
+		return fmt.Errorf("pgginkgo: runtime directory parent %s: %w; set TMPDIR or pass pgginkgo.RuntimeDir", parent, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("pgginkgo: runtime directory parent %s is not a directory; set TMPDIR or pass pgginkgo.RuntimeDir", parent)
+	}
+	if acct == nil && runtime.GOOS != "windows" {
+		probe, err := os.MkdirTemp(parent, ".pgginkgo-probe-")
+		if err != nil {
+			return fmt.Errorf("pgginkgo: runtime directory %s is not writable: %v; set TMPDIR or pass pgginkgo.RuntimeDir", parent, err)
+		}
+		os.Remove(probe)
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+package pgginkgo
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/onsi/ginkgo/v2"
+
+	"github.com/pgginkgo/pgginkgo/envscope"
+)
+
+// suiteState is the one piece of process-global state: Ginkgo runs one suite
+// per process and the specs of a process one at a time, so the nodes Suite
+// registers are its only writers, and spec code only reads it.
+var suiteState struct {
+	guard  *Guard          // process 1 only
+	handle *Handle         // every process, after SynchronizedBeforeSuite
+	scope  *envscope.Scope // the PG* variables of this process
+	logger *slog.Logger
+	cfg    *config
+}
+
+// Suite registers the nodes that give a Ginkgo suite its cluster, and is
+// meant to be the only setup line of a suite:
+//
+//	var _ = pgginkgo.Suite(pgginkgo.Migrations(os.DirFS("../migrations")))
+//
+// It registers a SynchronizedBeforeSuite in which process 1 starts the
+// cluster (and builds templates) and every process decodes the Handle and
+// exports PG* variables, and a SynchronizedAfterSuite in which every process
+// closes its clients and process 1 then stops the cluster. It works with
+// ginkgo -p, -procs=N and plain go test.
+func Suite(opts ...Option) bool {
+	ginkgo.SynchronizedBeforeSuite(func(ctx ginkgo.SpecContext) []byte {
+		cfg, log := suiteConfig(opts)
+		g, h, err := Start(ctx, append(opts, Logger(log))...)
+		if err != nil {
+			ginkgo.Fail(err.Error())
+		}
+		suiteState.guard = g
+		ginkgo.DeferCleanup(func() {
+			// Runs if a later step of this node fails; Stop is idempotent.
+			if ginkgo.CurrentSpecReport().Failed() {
+				_ = g.Stop()
+			}
+		})
+		if err := buildTemplates(ctx, cfg, h, log); err != nil {
+			ginkgo.Fail(err.Error())
+		}
+		data, err := h.Encode()
+		if err != nil {
+			ginkgo.Fail(err.Error())
+		}
+		return data
+	}, func(ctx ginkgo.SpecContext, data []byte) {
+		cfg, log := suiteConfig(opts)
+		h, err := DecodeHandle(data)
+		if err != nil {
+			ginkgo.Fail(err.Error())
+		}
+		suiteState.handle, suiteState.logger, suiteState.cfg = h, log, cfg
+		if g := suiteState.guard; g != nil {
+			suiteState.scope = g.EnvScope() // process 1 exported them in Start
+		} else if cfg.exportEnv {
+			scope, err := envscope.ApplyContext(ctx, EnvChanges(h)...)
+			if err != nil {
+				ginkgo.Fail(fmt.Sprintf("pgginkgo: exporting PG* variables: %v", err))
+			}
+			suiteState.scope = scope
+		}
+		if err := startProcessPools(ctx, cfg, h, log); err != nil {
+			ginkgo.Fail(err.Error())
+		}
+		log.Debug("process attached to cluster", "process", ginkgo.GinkgoParallelProcess(), "cluster", h.String())
+	})
+
+	ginkgo.SynchronizedAfterSuite(func(ctx ginkgo.SpecContext) {
+		stopProcessPools(ctx)
+		if suiteState.guard == nil && suiteState.scope != nil {
+			if err := suiteState.scope.Restore(); err != nil {
+				ginkgo.Fail(fmt.Sprintf("pgginkgo: restoring the environment: %v", err))
+			}
+		}
+		suiteState.scope = nil
+	}, func(ctx ginkgo.SpecContext) {
+		g := suiteState.guard
+		if g == nil {
+			return
+		}
+		reportKept(ctx, g.Handle())
+		if err := g.Stop(); err != nil {
+			ginkgo.Fail(err.Error())
+		}
+	})
+	return true
+}
+
+// Cluster returns this process's Handle inside a suite set up with Suite, or
+// nil before SynchronizedBeforeSuite has run.
+func Cluster() *Handle { return suiteState.handle }
+
+func suiteConfig(opts []Option) (*config, *slog.Logger) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(cfg)
+	}
+	log := cfg.logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(ginkgo.GinkgoWriter, &slog.HandlerOptions{Level: logLevel()}))
+	}
+	return cfg, log
+}
+
+// logLevel reads PGGINKGO_LOG_LEVEL (debug, info, warn, error); info by
+// default, which shows each step and its timing in GinkgoWriter.
+func logLevel() slog.Level {
+	var l slog.Level
+	if v := os.Getenv("PGGINKGO_LOG_LEVEL"); v != "" && l.UnmarshalText([]byte(strings.ToUpper(v))) == nil {
+		return l
+	}
+	return slog.LevelInfo
+}
+
+var _ = context.Background
