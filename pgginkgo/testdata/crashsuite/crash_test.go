@@ -1,0 +1,33 @@
+// Package crashsuite is a fixture: a suite that records its cluster and then
+// hangs, so that a test can kill it with SIGKILL mid-run.
+package crashsuite
+
+import (
+	"encoding/json"
+	"os"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo"
+)
+
+func TestCrash(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "crash fixture")
+}
+
+var _ = pgginkgo.Suite()
+
+var _ = It("records the cluster and waits to be killed", func(ctx SpecContext) {
+	data, err := json.Marshal(map[string]any{"handle": pgginkgo.Cluster(), "pid": os.Getpid()})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(os.WriteFile(os.Getenv("CRASH_MARKER")+".tmp", data, 0o600)).To(Succeed())
+	Expect(os.Rename(os.Getenv("CRASH_MARKER")+".tmp", os.Getenv("CRASH_MARKER"))).To(Succeed())
+	select {
+	case <-ctx.Done():
+	case <-time.After(2 * time.Minute): // the test kills us long before this
+	}
+})
