@@ -103,3 +103,8 @@ func (c Change) problem() string {
 	}
 	return ""
 }
+
+// Validate checks changes the way Apply does, without applying anything, so
+// that a caller can report bad input early (for example when a test
+// decorator is built).
+func Validate(changes ...Change) error { return validate(changes) }

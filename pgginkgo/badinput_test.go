@@ -2,9 +2,9 @@ package pgginkgo_test
 
 import (
 	"net"
-	"strconv"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"

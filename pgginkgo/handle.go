@@ -32,7 +32,9 @@ type Handle struct {
 	Version   string            `json:"version"`
 	Database  string            `json:"database"`
 	Templates map[string]string `json:"templates,omitempty"` // template name → database name
-	Env       map[string]string `json:"env"`
+	// DefaultTemplate is the template FreshDatabase uses when none is named.
+	DefaultTemplate string            `json:"defaultTemplate,omitempty"`
+	Env             map[string]string `json:"env"`
 }
 
 // ErrHandleFormat reports a Handle encoded by a different pgginkgo version.

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/template"
 )
 
 // Option configures Start and Suite.
@@ -34,7 +36,7 @@ type config struct {
 	errs          []error
 
 	// fresh-database options, used by Suite
-	templates  []*templateSpec
+	templates  []template.Template
 	prefetch   int
 	keepPolicy KeepPolicy
 	leakPolicy LeakPolicy

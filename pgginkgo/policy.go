@@ -26,9 +26,4 @@ const (
 	TerminateLeaks
 )
 
-// templateSpec is one named template: its migration sources, in order.
-type templateSpec struct {
-	name string
-}
-
 func sortStrings(s []string) { sort.Strings(s) }

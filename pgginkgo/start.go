@@ -15,6 +15,7 @@ import (
 
 	"github.com/pgginkgo/pgginkgo/envscope"
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/agent"
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/binaries"
 )
 
 // Start boots a PostgreSQL cluster for tests and returns the Guard that owns
@@ -44,7 +45,7 @@ func Start(ctx context.Context, opts ...Option) (*Guard, *Handle, error) {
 		cfg.cacheDir = cfg.defaultCacheDir()
 	}
 	step := time.Now()
-	res, err := binariesResolve(ctx, binRequest{
+	res, err := binaries.Resolve(ctx, binaries.Request{
 		Explicit:      cfg.binaries,
 		Version:       cfg.version,
 		CacheDir:      cfg.cacheDir,
@@ -56,8 +57,9 @@ func Start(ctx context.Context, opts ...Option) (*Guard, *Handle, error) {
 		return nil, nil, fmt.Errorf("pgginkgo: %w", err)
 	}
 	log.Info("binaries resolved", "source", res.Source, "bindir", res.BinDir, "version", res.Version, "took", time.Since(step).String())
-	tzDir, needTZ, err := binariesTimezoneDir(res)
-	if err != nil {
+	// PostgreSQL reads time zones from its own share directory or the one it
+	// was built with; without them it starts but rejects every zone name.
+	if _, err := binaries.TimezoneDir(res); err != nil {
 		return nil, nil, fmt.Errorf("pgginkgo: %w", err)
 	}
 	if acct != nil {
@@ -100,9 +102,6 @@ func Start(ctx context.Context, opts ...Option) (*Guard, *Handle, error) {
 		StartLimit: cfg.startTimeout, ClientUID: os.Geteuid(), ParentPID: os.Getpid(),
 		Debug: log.Enabled(ctx, slog.LevelDebug),
 	}
-	if needTZ {
-		acfg.TZDir = tzDir
-	}
 	log.Debug("starting cluster", "settings", cfg.settings, "cacheDir", agentCache, "runtimeDir", base,
 		"superuser", cfg.superuser, "locale", cfg.locale, "encoding", cfg.encoding, "password", "[redacted]")
 	step = time.Now()
@@ -129,9 +128,6 @@ func Start(ctx context.Context, opts ...Option) (*Guard, *Handle, error) {
 	h.Env = map[string]string{
 		"PGHOST": h.Host, "PGPORT": strconv.Itoa(h.Port), "PGUSER": h.User,
 		"PGDATABASE": h.Database, "PGPASSFILE": passFile, "PGSSLMODE": "disable",
-	}
-	if needTZ {
-		h.Env["TZDIR"] = tzDir
 	}
 	g.handle = h
 	// Prove the TCP + SCRAM path a client will use, not just the socket.

@@ -1,7 +1,6 @@
 package pgginkgo
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -124,4 +123,7 @@ func logLevel() slog.Level {
 	return slog.LevelInfo
 }
 
-var _ = context.Background
+// EnvScope returns the environment scope that holds this process's PG*
+// variables inside a Suite, or nil. Spec-level scopes nest under it; the
+// decorators package does this for decorators.Env.
+func EnvScope() *envscope.Scope { return suiteState.scope }

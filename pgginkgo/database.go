@@ -1,0 +1,115 @@
+package pgginkgo
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/onsi/ginkgo/v2"
+)
+
+// Database is a spec's own database, cloned from a template and already
+// migrated and connected. Get it with DB(ctx) inside a spec decorated with
+// decorators.FreshDatabase.
+type Database struct {
+	name     string
+	template string
+	url      string
+	pool     *pgxpool.Pool
+
+	mu    sync.Mutex
+	sqlDB *sql.DB
+}
+
+// Name is the database's name.
+func (d *Database) Name() string { return d.name }
+
+// Template is the name of the template the database was cloned from.
+func (d *Database) Template() string { return d.template }
+
+// URL is a connection URL for the database; it names the passfile and holds
+// no password, so it is safe to print.
+func (d *Database) URL() string { return d.url }
+
+// Pool is a pgx pool on the database, already connected. Do not close it:
+// pgginkgo recycles it with the database.
+func (d *Database) Pool() *pgxpool.Pool { return d.pool }
+
+// SQL is a database/sql handle on the database, sharing Pool's
+// connections. Do not close it; pgginkgo does after the spec.
+func (d *Database) SQL() *sql.DB {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.sqlDB == nil {
+		d.sqlDB = stdlib.OpenDBFromPool(d.pool)
+	}
+	return d.sqlDB
+}
+
+// PsqlCommand is a command line that opens psql on the database while the
+// cluster runs.
+func (d *Database) PsqlCommand() string { return fmt.Sprintf("psql '%s'", d.url) }
+
+// String names the database and its template.
+func (d *Database) String() string {
+	return fmt.Sprintf("database %s (template %s)", d.name, d.template)
+}
+
+// closeSQL hands database/sql's idle connections back to the pool, so that
+// they neither count as leaks nor keep session state into the next spec.
+func (d *Database) closeSQL() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.sqlDB != nil {
+		_ = d.sqlDB.Close()
+		d.sqlDB = nil
+	}
+}
+
+type dbContextKey struct{}
+
+// WithDB returns a context carrying db, for code a spec calls that expects
+// to find its database with DB(ctx).
+func WithDB(ctx context.Context, db *Database) context.Context {
+	return context.WithValue(ctx, dbContextKey{}, db)
+}
+
+// DB returns the database of the running spec, carried by ctx (the spec's
+// SpecContext, or any context derived from it). In a spec without
+// decorators.FreshDatabase it fails the spec with a message saying how to
+// add the decorator.
+//
+//	It("stores the user", decorators.FreshDatabase(), func(ctx SpecContext) {
+//		db := pgginkgo.DB(ctx)
+//		_, err := db.Pool().Exec(ctx, `insert into users(email) values ('a@b.c')`)
+//		Expect(err).NotTo(HaveOccurred())
+//	})
+func DB(ctx context.Context) *Database {
+	if db, ok := ctx.Value(dbContextKey{}).(*Database); ok && db != nil {
+		return db
+	}
+	ginkgo.GinkgoHelper()
+	ginkgo.Fail(noDatabaseMessage("pgginkgo.DB(ctx)"))
+	return nil
+}
+
+// CurrentDB returns the database of the spec running in this process, for
+// code that has no spec context at hand (helpers, goroutines). Like DB, it
+// fails a spec that has no database.
+func CurrentDB() *Database {
+	if b := specs.active; b != nil && !b.released {
+		return b.db
+	}
+	ginkgo.GinkgoHelper()
+	ginkgo.Fail(noDatabaseMessage("pgginkgo.CurrentDB()"))
+	return nil
+}
+
+func noDatabaseMessage(call string) string {
+	return call + ` found no database for this spec: decorate the spec or its container with decorators.FreshDatabase(), e.g.
+	It("stores the user", decorators.FreshDatabase(), func(ctx SpecContext) { db := pgginkgo.DB(ctx) })
+and make sure the suite calls pgginkgo.Suite(...).`
+}

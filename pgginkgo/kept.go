@@ -1,0 +1,52 @@
+package pgginkgo
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/onsi/ginkgo/v2"
+)
+
+// reportKept lists, at the end of the suite, the databases kept by every
+// process, and holds the cluster open for PGGINKGO_HOLD (e.g. "5m") so that
+// their psql commands can be used after the last spec.
+func reportKept(ctx context.Context, h *Handle) {
+	cc, err := h.ConnConfig("postgres")
+	if err != nil {
+		return
+	}
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		return
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(ctx, `SELECT d.datname, pg_catalog.shobj_description(d.oid, 'pg_database')
+		FROM pg_catalog.pg_database d
+		WHERE pg_catalog.shobj_description(d.oid, 'pg_database') LIKE 'pgginkgo kept%' ORDER BY 1`)
+	if err != nil {
+		return
+	}
+	var lines []string
+	for rows.Next() {
+		var name, comment string
+		if rows.Scan(&name, &comment) == nil {
+			lines = append(lines, fmt.Sprintf("%s — %s\n    psql '%s'", name, strings.TrimPrefix(comment, "pgginkgo kept "), h.URL(name)))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	msg := fmt.Sprintf("%d database(s) kept:\n%s", len(lines), strings.Join(lines, "\n"))
+	ginkgo.AddReportEntry("pgginkgo kept databases", msg, ginkgo.ReportEntryVisibilityAlways)
+	if d, err := time.ParseDuration(os.Getenv("PGGINKGO_HOLD")); err == nil && d > 0 {
+		fmt.Fprintf(os.Stderr, "pgginkgo: %s\npgginkgo: holding the cluster for %s (PGGINKGO_HOLD); interrupt to stop earlier\n", msg, d)
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package pgginkgo
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/template"
+)
+
+// Migrator is one step of a template's schema. SQLDir and MigrateFunc are
+// the built-in ones; a migration tool plugs in by implementing it.
+type Migrator interface {
+	// Fingerprint identifies what Migrate applies: equal fingerprints
+	// promise an equal schema, and a changed fingerprint builds a new
+	// template instead of reusing the old one.
+	Fingerprint(ctx context.Context) (string, error)
+	// Migrate applies the schema over conn, a superuser connection to the
+	// template database being built. It runs once per run, on process 1.
+	Migrate(ctx context.Context, conn *pgx.Conn) error
+}
+
+// SQLDir applies the .sql files at the root of fsys in lexical order, each
+// in its own transaction unless its first lines say
+// "-- pgginkgo:no-transaction". Files ending in .down.sql are skipped.
+func SQLDir(fsys fs.FS) Migrator { return template.SQLFiles(fsys) }
+
+// MigrateFunc turns a Go function into a Migrator. version stands for the
+// function's content in the template's name: change it when fn changes.
+func MigrateFunc(version string, fn func(ctx context.Context, conn *pgx.Conn) error) Migrator {
+	return template.Func(version, fn)
+}
+
+// Migrations is the common case: one template, named "default", built from
+// a directory of .sql files.
+//
+//	var _ = pgginkgo.Suite(pgginkgo.Migrations(os.DirFS("../migrations")))
+func Migrations(fsys fs.FS) Option { return Template(DefaultTemplate, SQLDir(fsys)) }
+
+// DefaultTemplate names the template a FreshDatabase uses when no template
+// is named: the first one the suite defines, or an empty one called
+// "default" when the suite defines none.
+const DefaultTemplate = "default"
+
+// Template defines a named template built once per run, on process 1, from
+// sources applied in order:
+//
+//	pgginkgo.Template("schema", pgginkgo.SQLDir(os.DirFS("migrations"))),
+//	pgginkgo.Template("seeded", pgginkgo.SQLDir(os.DirFS("migrations")), pgginkgo.SQLDir(os.DirFS("seed"))),
+//
+// The first template defined is the default for FreshDatabase.
+func Template(name string, sources ...Migrator) Option {
+	return func(c *config) {
+		if err := template.ValidateTemplateName(name); err != nil {
+			c.errs = append(c.errs, fmt.Errorf("Template(%q): %w", name, err))
+			return
+		}
+		for _, t := range c.templates {
+			if t.Name == name {
+				c.errs = append(c.errs, fmt.Errorf("Template(%q) is defined twice; give each template its own name", name))
+				return
+			}
+		}
+		srcs := make([]template.Migrator, len(sources))
+		for i, s := range sources {
+			if s == nil {
+				c.errs = append(c.errs, fmt.Errorf("Template(%q): source %d is nil", name, i+1))
+				return
+			}
+			srcs[i] = s
+		}
+		c.templates = append(c.templates, template.Template{Name: name, Sources: srcs})
+	}
+}
+
+// Prefetch sets how many databases per template each process keeps ready
+// and connected. Default: two per core, at least 2, at most 8.
+func Prefetch(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			c.errs = append(c.errs, fmt.Errorf("Prefetch(%d): keep at least one database ready", n))
+			return
+		}
+		c.prefetch = n
+	}
+}
+
+// KeepDatabases sets when a spec's database outlives the spec. Default
+// KeepOnFailure.
+func KeepDatabases(p KeepPolicy) Option { return func(c *config) { c.keepPolicy = p } }
+
+// TerminateLeakedConnections makes pgginkgo terminate connections a spec
+// left open to its database instead of failing the spec.
+func TerminateLeakedConnections() Option { return func(c *config) { c.leakPolicy = TerminateLeaks } }
+
+// buildTemplates runs on process 1 and records the template databases in
+// the Handle for every process.
+func buildTemplates(ctx context.Context, cfg *config, h *Handle, log *slog.Logger) error {
+	tmpls := cfg.templates
+	if len(tmpls) == 0 {
+		tmpls = []template.Template{{Name: DefaultTemplate}}
+	}
+	b := template.Builder{
+		Connect: func(ctx context.Context, db string) (*pgx.Conn, error) {
+			cc, err := h.ConnConfig(db)
+			if err != nil {
+				return nil, err
+			}
+			return pgx.ConnectConfig(ctx, cc)
+		},
+		Logf: func(format string, a ...any) { log.Debug(fmt.Sprintf(format, a...)) },
+	}
+	h.Templates = map[string]string{}
+	h.DefaultTemplate = tmpls[0].Name
+	for _, t := range tmpls {
+		built, err := b.Build(ctx, t)
+		if err != nil {
+			return fmt.Errorf("pgginkgo: building template %q: %w", t.Name, err)
+		}
+		h.Templates[t.Name] = built.Database
+		log.Info("template ready", "template", t.Name, "database", built.Database,
+			"tables", built.Tracking.Tables, "seedRows", built.Tracking.SeedRows)
+	}
+	return nil
+}

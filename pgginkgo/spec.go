@@ -1,0 +1,214 @@
+package pgginkgo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/onsi/ginkgo/v2"
+)
+
+// binding ties a database to the spec (or Ordered container) using it.
+type binding struct {
+	key      string
+	db       *Database
+	pool     *prefetch
+	opts     databaseOptions
+	ordered  bool
+	failed   bool
+	released bool
+	lastSpec string
+}
+
+// specs holds the binding of the spec running in this process. Ginkgo runs
+// one spec at a time per process, and every node of a spec (and every spec
+// of an Ordered container) runs in order, so the AroundNode hooks are its
+// only writers.
+var specs struct {
+	active *binding
+	kept   []string
+}
+
+// DatabaseOption configures FreshDatabase.
+type DatabaseOption func(*databaseOptions)
+
+type databaseOptions struct {
+	template string
+	keep     *KeepPolicy
+	leaks    *LeakPolicy
+	err      error
+}
+
+// UseTemplate picks the template a FreshDatabase clones; the suite's
+// default template otherwise.
+func UseTemplate(name string) DatabaseOption {
+	return func(o *databaseOptions) { o.template = name }
+}
+
+// Keep overrides the suite's KeepPolicy for these specs.
+func Keep(p KeepPolicy) DatabaseOption { return func(o *databaseOptions) { o.keep = &p } }
+
+// OnLeak overrides the suite's LeakPolicy for these specs.
+func OnLeak(p LeakPolicy) DatabaseOption { return func(o *databaseOptions) { o.leaks = &p } }
+
+var decoratorSeq atomic.Int64
+
+// FreshDatabaseAround is the function behind decorators.FreshDatabase: an
+// AroundNode body that gives every spec it decorates a database of its own,
+// or one database to an Ordered container's specs, reachable with DB(ctx).
+// Use the decorator; this exists so that the decorators package stays a
+// thin layer.
+func FreshDatabaseAround(opts ...DatabaseOption) func(ctx context.Context, body func(context.Context)) {
+	var o databaseOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	id := decoratorSeq.Add(1)
+	return func(ctx context.Context, body func(context.Context)) {
+		b := bind(ctx, id, o)
+		body(WithDB(ctx, b.db))
+	}
+}
+
+func specKey(id int64, r ginkgo.SpecReport) (key string, ordered bool) {
+	containers := make([]string, len(r.ContainerHierarchyLocations))
+	for i, l := range r.ContainerHierarchyLocations {
+		containers[i] = l.String()
+	}
+	base := fmt.Sprintf("%d|%s", id, strings.Join(containers, ";"))
+	if r.IsInOrderedContainer {
+		return base, true
+	}
+	// Every attempt of FlakeAttempts / MustPassRepeatedly is a new key, and
+	// so gets a fresh database.
+	return fmt.Sprintf("%s|%s|%s|%d", base, r.LeafNodeLocation, r.LeafNodeText, r.NumAttempts), false
+}
+
+func bind(ctx context.Context, id int64, o databaseOptions) *binding {
+	ginkgo.GinkgoHelper()
+	r := ginkgo.CurrentSpecReport()
+	key, ordered := specKey(id, r)
+	spec := fmt.Sprintf("%s|%s|%d", r.LeafNodeLocation, r.LeafNodeText, r.NumAttempts)
+	b := specs.active
+	if b != nil && b.key == key {
+		if ordered && b.lastSpec != spec {
+			b.lastSpec = spec
+			ginkgo.DeferCleanup(noteOrderedOutcome, b)
+		}
+		return b
+	}
+	if b != nil && !b.released {
+		release(b) // the previous Ordered container has finished
+	}
+	if procPools.h == nil {
+		ginkgo.Fail("decorators.FreshDatabase needs the suite setup: add `var _ = pgginkgo.Suite()` to the suite, next to RunSpecs, so that a cluster is started before the specs run")
+	}
+	p, err := poolFor(o.template)
+	if err != nil {
+		ginkgo.Fail(err.Error())
+	}
+	db, err := p.acquire(ctx)
+	if err != nil {
+		ginkgo.Fail(err.Error())
+	}
+	b = &binding{key: key, db: db, pool: p, opts: o, ordered: ordered, lastSpec: spec}
+	specs.active = b
+	if ordered {
+		ginkgo.DeferCleanup(noteOrderedOutcome, b)
+	} else {
+		// Registered first, so it runs last: after AfterEach and the
+		// spec's own DeferCleanups, which still see the database.
+		ginkgo.DeferCleanup(func(ctx ginkgo.SpecContext) {
+			b.failed = ginkgo.CurrentSpecReport().Failed()
+			if b.failed {
+				reportKeepable(b)
+			}
+			checkLeaks(ctx, b, true)
+			release(b)
+		})
+	}
+	return b
+}
+
+// noteOrderedOutcome runs after each spec of an Ordered container: the
+// database outlives the spec, so only the failure is recorded here.
+func noteOrderedOutcome(b *binding) {
+	if ginkgo.CurrentSpecReport().Failed() && !b.failed {
+		b.failed = true
+		reportKeepable(b)
+	}
+}
+
+func (b *binding) keepPolicy() KeepPolicy {
+	if b.opts.keep != nil {
+		return *b.opts.keep
+	}
+	return procPools.cfg.keepPolicy
+}
+
+func (b *binding) keeps() bool {
+	switch b.keepPolicy() {
+	case KeepAlways:
+		return true
+	case KeepNever:
+		return false
+	default:
+		return b.failed
+	}
+}
+
+// reportKeepable puts the database and a psql command in the spec's report
+// (shown with the failure) when the database will be kept.
+func reportKeepable(b *binding) {
+	if !b.keeps() {
+		return
+	}
+	ginkgo.AddReportEntry("pgginkgo database kept",
+		fmt.Sprintf("database %s (template %s) is kept for inspection while the suite runs:\n  %s", b.db.name, b.db.template, b.db.PsqlCommand()),
+		ginkgo.ReportEntryVisibilityFailureOrVerbose)
+}
+
+// release returns the database to its pool, or keeps it.
+func release(b *binding) {
+	if b.released {
+		return
+	}
+	b.released = true
+	if b.ordered {
+		checkLeaks(context.Background(), b, false)
+	}
+	if b.keeps() {
+		keep(b)
+		return
+	}
+	b.pool.release(b.db)
+}
+
+func releaseActive() {
+	if b := specs.active; b != nil && !b.released {
+		release(b)
+	}
+	specs.active = nil
+}
+
+func keep(b *binding) {
+	why := "failed"
+	if !b.failed {
+		why = "kept by policy"
+	}
+	spec := ginkgo.CurrentSpecReport().FullText()
+	comment := fmt.Sprintf("pgginkgo kept (%s): %s", why, spec)
+	_, err := procPools.admin.Exec(context.Background(), fmt.Sprintf("COMMENT ON DATABASE %s IS %s",
+		quoteIdent(b.db.name), quoteLiteral(comment)))
+	if err != nil {
+		procPools.log.Warn("marking a kept database failed", "database", b.db.name, "error", err)
+	}
+	specs.kept = append(specs.kept, b.db.name)
+	procPools.log.Info("database kept", "database", b.db.name, "psql", b.db.PsqlCommand())
+	b.pool.forget(b.db)
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
