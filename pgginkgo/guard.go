@@ -9,6 +9,7 @@ import (
 
 	"github.com/pgginkgo/pgginkgo/envscope"
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/agent"
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/binaries"
 )
 
 // Guard owns a running cluster. It exists only in the process that started
@@ -19,6 +20,7 @@ type Guard struct {
 	ready  agent.Message
 	scope  *envscope.Scope
 	logger *slog.Logger
+	bin    binaries.Result
 
 	once    sync.Once
 	stopErr error
@@ -44,6 +46,10 @@ func (g *Guard) HelperPID() int { return g.ready.AgentPID }
 // EnvScope is the environment scope holding the PG* variables, or nil when
 // WithoutEnv was given. Nest spec-level scopes under it.
 func (g *Guard) EnvScope() *envscope.Scope { return g.scope }
+
+// BinariesDir is the directory (holding bin/) of the PostgreSQL
+// installation the cluster runs, and Source says how it was found.
+func (g *Guard) BinariesDir() (dir, source string) { return g.bin.Root, g.bin.Source }
 
 // String identifies the cluster without secrets.
 func (g *Guard) String() string { return "guard of " + g.handle.String() }

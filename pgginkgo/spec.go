@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/onsi/ginkgo/v2"
 )
@@ -108,10 +109,12 @@ func bind(ctx context.Context, id int64, o databaseOptions) *binding {
 	if err != nil {
 		ginkgo.Fail(err.Error())
 	}
+	began := time.Now()
 	db, err := p.acquire(ctx)
 	if err != nil {
 		ginkgo.Fail(err.Error())
 	}
+	procPools.stats.add("acquire", time.Since(began))
 	b = &binding{key: key, db: db, pool: p, opts: o, ordered: ordered, lastSpec: spec}
 	specs.active = b
 	if ordered {

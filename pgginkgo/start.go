@@ -111,7 +111,7 @@ func Start(ctx context.Context, opts ...Option) (*Guard, *Handle, error) {
 	}
 	log.Info("cluster started", "port", ready.Port, "dir", ready.Dir, "warmCache", ready.CacheHit, "took", time.Since(step).String())
 
-	g := &Guard{proc: proc, ready: ready, logger: log}
+	g := &Guard{proc: proc, ready: ready, logger: log, bin: res}
 	fail := func(err error) (*Guard, *Handle, error) {
 		_ = g.proc.Stop(time.Minute)
 		return nil, nil, fmt.Errorf("pgginkgo: %w", err)

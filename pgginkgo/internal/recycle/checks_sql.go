@@ -9,6 +9,9 @@ package recycle
 // are what make the answer a proof: every catalog change, whether or not an
 // event trigger saw it (REASSIGN OWNED, CLUSTER, disabled event triggers,
 // direct catalog updates), leaves a tuple newer than the template.
+//
+// Queries take no PL/pgSQL variables: parameterless queries get a cached
+// generic plan from the first call, so a warmed connection plans nothing.
 const blockerSQL = `
 CREATE FUNCTION pgginkgo.blocker() RETURNS TABLE (kind text, detail text) LANGUAGE plpgsql AS $$
 DECLARE
@@ -21,12 +24,17 @@ BEGIN
 		RETURN;
 	END IF;
 
-	SELECT pg_catalog.format('%s other session(s) still connected, e.g. pid %s (application_name %L, state %s)',
-		pg_catalog.count(*) OVER (), a.pid, a.application_name, a.state)
-	INTO r FROM pg_catalog.pg_stat_activity a
-	WHERE a.datname = pg_catalog.current_database() AND a.pid <> pg_catalog.pg_backend_pid()
-		AND a.backend_type = 'client backend'
-	LIMIT 1;
+	-- numbackends is cheap and usually 1 (us); only then is the costlier
+	-- view read, which tells clients from autovacuum workers.
+	IF pg_catalog.pg_stat_get_db_numbackends((SELECT d.oid FROM pg_catalog.pg_database d
+		WHERE d.datname = pg_catalog.current_database())) > 1 THEN
+		SELECT pg_catalog.format('%s other session(s) still connected, e.g. pid %s (application_name %L, state %s)',
+			pg_catalog.count(*) OVER (), a.pid, a.application_name, a.state)
+		INTO r FROM pg_catalog.pg_stat_activity a
+		WHERE a.datname = pg_catalog.current_database() AND a.pid <> pg_catalog.pg_backend_pid()
+			AND a.backend_type = 'client backend'
+		LIMIT 1;
+	END IF;
 	IF r IS NOT NULL THEN
 		RETURN QUERY SELECT 'busy', r;
 		RETURN;
@@ -46,7 +54,7 @@ BEGIN
 	END IF;
 
 	IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_event_trigger e JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid
-		WHERE e.evtenabled = 'A' AND p.pronamespace = m.schema_oid
+		WHERE e.evtenabled = 'A' AND p.pronamespace = (SELECT x.schema_oid FROM pgginkgo.meta x)
 			AND (e.evtname, p.proname) IN (('pgginkgo_ddl', 'on_ddl'), ('pgginkgo_drop', 'on_drop'), ('pgginkgo_rewrite', 'on_rewrite'))) <> 3 THEN
 		RETURN QUERY SELECT 'machinery', 'a pgginkgo event trigger was disabled or dropped';
 		RETURN;
@@ -77,7 +85,7 @@ BEGIN
 		WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_subscription s WHERE s.subdbid = d.oid) THEN 'CREATE SUBSCRIPTION'
 		WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots s WHERE s.database = d.datname) THEN 'a replication slot uses the database'
 	END INTO r
-	FROM pg_catalog.pg_database d LEFT JOIN pg_catalog.pg_database t ON t.datname = m.template
+	FROM pg_catalog.pg_database d LEFT JOIN pg_catalog.pg_database t ON t.datname = (SELECT x.template FROM pgginkgo.meta x)
 	WHERE d.datname = pg_catalog.current_database();
 	IF r IS NOT NULL THEN
 		RETURN QUERY SELECT 'database', r;

@@ -64,8 +64,7 @@ func adminFor(t tb) *template.Admin {
 	if a := admin.Load(); a != nil {
 		return a
 	}
-	cfg := srv.Config("postgres")
-	conn, err := pgx.ConnectConfig(context.Background(), cfg)
+	conn, err := srv.Connect(context.Background(), "postgres")
 	if err != nil {
 		t.Fatalf("connecting: %v", err)
 	}

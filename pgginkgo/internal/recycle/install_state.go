@@ -48,12 +48,13 @@ func snapshotSequences(ctx context.Context, tx pgx.Tx, sum *Summary) error {
 		current = strings.Join(union, "\n\t\tUNION ALL ")
 	}
 	_, err = tx.Exec(ctx, `CREATE FUNCTION pgginkgo.sequence_drift() RETURNS TABLE (seq oid, last_value bigint, is_called boolean)
-	LANGUAGE sql AS $$
-	SELECT s.seq, s.last_value, s.is_called FROM pgginkgo.sequences s JOIN (
+	LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY SELECT s.seq, s.last_value, s.is_called FROM pgginkgo.sequences s JOIN (
 		`+current+`
 	) c ON c.seq = s.seq
-	WHERE (c.last_value, c.is_called) IS DISTINCT FROM (s.last_value, s.is_called)
-$$`)
+	WHERE (c.last_value, c.is_called) IS DISTINCT FROM (s.last_value, s.is_called);
+END $$`)
 	return err
 }
 
@@ -63,43 +64,70 @@ func snapshotLargeObjects(ctx context.Context, tx pgx.Tx, sum *Summary) error {
 	return err
 }
 
-// volatileCatalogs change without DDL: pg_class by TRUNCATE, VACUUM and
-// ANALYZE (class_fingerprint covers its other columns), statistics by
-// ANALYZE, large objects by their own functions (checked separately).
-var volatileCatalogs = []string{"pg_class", "pg_statistic", "pg_statistic_ext_data", "pg_largeobject", "pg_largeobject_metadata"}
+// skippedCatalogs are not scanned for changes. pg_class changes with
+// TRUNCATE, VACUUM and ANALYZE (class_fingerprint covers its other
+// columns); statistics with ANALYZE; large objects through their own
+// functions (checked separately); pg_depend only together with the
+// dependent object's own catalog or through ALTER EXTENSION, which the
+// event trigger sees.
+var skippedCatalogs = []string{"pg_class", "pg_statistic", "pg_statistic_ext_data", "pg_largeobject", "pg_largeobject_metadata", "pg_depend"}
 
-// createChecks generates pgginkgo.catalog_change() over this server's
-// per-database catalogs, then the functions that use it.
+// catalogKeys picks, per per-database catalog, the column holding the OID
+// of the object a row describes, with an index on it, so the scan below
+// reads only rows about objects created after initdb.
+const catalogKeys = `SELECT c.relname::text, COALESCE(
+	(SELECT a.attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'oid'),
+	(SELECT a.attname FROM pg_catalog.pg_index i
+		JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+		WHERE i.indrelid = c.oid AND a.atttypid IN ('pg_catalog.oid'::pg_catalog.regtype, 'pg_catalog.regproc'::pg_catalog.regtype)
+		ORDER BY i.indisprimary DESC, i.indisunique DESC, i.indexrelid LIMIT 1))::text
+	FROM pg_catalog.pg_class c
+	WHERE c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace AND c.relkind = 'r' AND NOT c.relisshared
+		AND c.relname <> ALL ($1)
+	ORDER BY 1`
+
+// createChecks generates pgginkgo.catalog_change() for this server's
+// catalogs, then the functions that use it.
 func createChecks(ctx context.Context, tx pgx.Tx, _ *Summary) error {
-	rows, err := tx.Query(ctx, `SELECT c.relname::text FROM pg_catalog.pg_class c
-		WHERE c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace AND c.relkind = 'r' AND NOT c.relisshared
-			AND c.relname <> ALL ($1) ORDER BY c.relname`, volatileCatalogs)
+	rows, err := tx.Query(ctx, catalogKeys, skippedCatalogs)
 	if err != nil {
 		return err
 	}
-	catalogs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	type catalog struct{ name, key string }
+	catalogs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (catalog, error) {
+		var c catalog
+		var key *string
+		err := r.Scan(&c.name, &key)
+		c.key = deref(key)
+		return c, err
+	})
 	if err != nil {
 		return err
 	}
-	probes := make([]string, len(catalogs))
-	for i, c := range catalogs {
-		filter := ""
-		if c == "pg_namespace" {
+	probes := make([]string, 0, len(catalogs))
+	for _, c := range catalogs {
+		where := "x." + c.key + " >= 16384 AND "
+		if c.key == "" {
+			where = "" // no usable index: scan it all
+		}
+		if c.name == "pg_namespace" {
 			// A session's first temporary table creates its temp schemas,
 			// which outlive it empty and change nothing observable.
-			filter = ` AND x.nspname !~ '^pg_(toast_)?temp_'`
+			where += "x.nspname !~ '^pg_(toast_)?temp_' AND "
 		}
-		probes[i] = fmt.Sprintf(`SELECT '%[1]s' AS c WHERE EXISTS (SELECT 1 FROM pg_catalog.%[1]s x, h WHERE pg_catalog.age(x.xmin) < h.a%[2]s)`, c, filter)
+		probes = append(probes, fmt.Sprintf(`SELECT '%s' AS c WHERE EXISTS (SELECT 1 FROM pg_catalog.%[1]s x WHERE %spg_catalog.age(x.xmin) < (SELECT h.a FROM h))`, c.name, where))
 	}
-	// A catalog tuple whose xmin is younger than the horizon (the xid of
-	// Install's transaction) was written after the template was built.
-	// age() compares modulo 2^32, so this holds across xid wraparound.
-	_, err = tx.Exec(ctx, `CREATE FUNCTION pgginkgo.catalog_change() RETURNS text LANGUAGE sql AS $$
-	WITH h AS MATERIALIZED (SELECT pg_catalog.age(m.horizon) AS a FROM pgginkgo.meta m)
+	// A catalog tuple younger than the horizon (the xid of Install's
+	// transaction) was written after the template was built. age() counts
+	// modulo 2^32, so the comparison survives xid wraparound. The query
+	// takes no parameters, so PL/pgSQL plans it once per session.
+	_, err = tx.Exec(ctx, `CREATE FUNCTION pgginkgo.catalog_change() RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN (WITH h AS MATERIALIZED (SELECT pg_catalog.age(m.horizon) AS a FROM pgginkgo.meta m)
 	SELECT s.c FROM (
 		`+strings.Join(probes, "\n\t\tUNION ALL ")+`
-	) s LIMIT 1
-$$;`+strings.ReplaceAll(blockerSQL, "@VERSION@", Version))
+	) s LIMIT 1);
+END $$;`+strings.ReplaceAll(blockerSQL, "@VERSION@", Version))
 	return err
 }
 

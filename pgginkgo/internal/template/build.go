@@ -17,6 +17,7 @@ import (
 
 // Template is a named schema: its sources are applied in order, so a
 // "schema+seed" template can list the schema migrations and then seed SQL.
+// A template without sources is an empty database.
 type Template struct {
 	Name    string // see ValidateTemplateName
 	Sources []Migrator
@@ -38,8 +39,8 @@ type ConnectFunc func(ctx context.Context, database string) (*pgx.Conn, error)
 // documented on them; Connect is required.
 type Builder struct {
 	Connect       ConnectFunc
-	MaintenanceDB string                       // holds the build lock; default "postgres"
-	Prefix        string                       // starts every template name; default "pgginkgo"
+	MaintenanceDB string                        // holds the build lock; default "postgres"
+	Prefix        string                        // starts every template name; default "pgginkgo"
 	Logf          func(format string, a ...any) // progress; default silent
 }
 
@@ -129,9 +130,6 @@ func (b Builder) validate(t Template) error {
 	}
 	if err := ValidateTemplateName(t.Name); err != nil {
 		return err
-	}
-	if len(t.Sources) == 0 {
-		return fmt.Errorf("template %q has no migrations: give it at least one source (a directory of .sql files, a Go function or a Migrator)", t.Name)
 	}
 	for i, s := range t.Sources {
 		if s == nil {

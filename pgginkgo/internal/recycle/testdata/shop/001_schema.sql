@@ -77,6 +77,11 @@ CREATE TABLE events (
 CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
 
+-- Plain inheritance: a statement on the parent changes the child, whose
+-- own triggers do not fire.
+CREATE TABLE notes (id int, body text);
+CREATE TABLE order_notes (order_id int) INHERITS (notes);
+
 CREATE TABLE documents (id int PRIMARY KEY, body oid);
 
 CREATE SEQUENCE invoice_numbers START 1000;

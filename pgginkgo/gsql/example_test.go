@@ -1,0 +1,200 @@
+package gsql_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	. "github.com/onsi/gomega"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo"
+	"github.com/pgginkgo/pgginkgo/pgginkgo/gsql"
+)
+
+// In a suite, Expect and Eventually come from the dot-imported gomega package
+// and fail the spec. The examples below make them print instead, so that
+// they can run outside a suite.
+var g = NewGomega(func(message string, _ ...int) { fmt.Println(message) })
+
+// examplePool stands for the pool a suite opens in its BeforeSuite.
+func examplePool() *pgxpool.Pool {
+	pool, err := pgxpool.New(context.Background(), os.Getenv("DATABASE_URL"))
+	if err != nil {
+		panic(err)
+	}
+	return pool
+}
+
+// This example boots a real cluster with pgginkgo, asserts on it and shows a
+// failure message as a spec would report it.
+func Example() {
+	ctx := context.Background()
+	guard, handle, err := pgginkgo.Start(ctx, pgginkgo.WithoutEnv(), pgginkgo.Logger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer guard.Stop()
+	pool, err := handle.Pool(ctx, "postgres")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `CREATE TABLE jobs (id int PRIMARY KEY, state text);
+		INSERT INTO jobs VALUES (1, 'done'), (2, 'queued')`); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	g.Expect(pool).To(gsql.HaveTable("jobs"))
+	g.Expect(pool).To(gsql.HaveRow("jobs", gsql.Columns{"id": 1, "state": "done"}))
+	g.Expect(pool).To(gsql.HaveRowCount("jobs", 3)) // fails, and prints why
+	// Output:
+	// Expected table "jobs" to have 3 rows, but it has 2.
+	// In database "postgres", gsql ran:
+	//     SELECT count(*) FROM "jobs"
+	//     SELECT * FROM "jobs" LIMIT 10
+	// Rows of "jobs" (2 rows):
+	//     id | state
+	//     ---+-------
+	//      1 | done
+	//      2 | queued
+}
+
+// A value that is not a database fails with the types gsql accepts.
+func ExampleMatcher_Match() {
+	ok, err := gsql.HaveTable("jobs").Match("postgres://localhost/app")
+	fmt.Println(ok)
+	fmt.Println(err)
+	// Output:
+	// false
+	// gsql.HaveTable expects a *pgxpool.Pool, a *pgx.Conn, a *sql.DB or a gsql.PoolProvider (any value with a Pool() *pgxpool.Pool method, such as pgginkgo's spec database). Got:
+	//     <string>: postgres://localhost/app
+}
+
+func ExampleSetDefaultTimeout() {
+	previous := gsql.SetDefaultTimeout(20 * time.Second) // in a BeforeSuite, for a slow CI machine
+	fmt.Println(previous, gsql.DefaultTimeout())
+	gsql.SetDefaultTimeout(previous)
+	// Output: 5s 20s
+}
+
+func ExampleHaveTable() {
+	pool := examplePool()
+	g.Expect(pool).To(gsql.HaveTable("jobs"))
+	g.Expect(pool).To(gsql.HaveTable("audit.events"))
+	g.Eventually(pool).Should(gsql.HaveTable("jobs")) // while another process migrates
+}
+
+func ExampleHaveColumn() {
+	pool := examplePool()
+	g.Expect(pool).To(gsql.HaveColumn("jobs", "state"))
+	g.Expect(pool).To(gsql.HaveColumn("jobs", "run_at", "timestamptz"))
+	g.Expect(pool).To(gsql.HaveColumn("jobs", "note", HavePrefix("character varying")))
+	g.Eventually(pool).ShouldNot(gsql.HaveColumn("jobs", "legacy_flag"))
+}
+
+func ExampleHaveIndex() {
+	pool := examplePool()
+	g.Expect(pool).To(gsql.HaveIndex("jobs", "jobs_state_idx"))
+	g.Expect(pool).To(gsql.HaveIndex("jobs", []string{"queue", "run_at"}))
+}
+
+func ExampleHaveConstraint() {
+	pool := examplePool()
+	g.Expect(pool).To(gsql.HaveConstraint("jobs", "jobs_pkey"))
+}
+
+func ExampleHaveRowCount() {
+	pool := examplePool()
+	g.Expect(pool).To(gsql.HaveRowCount("jobs", 3))
+	g.Expect(pool).To(gsql.HaveRowCount("jobs", BeNumerically(">=", 3)))
+	g.Eventually(pool).Should(gsql.HaveRowCount("jobs", 0)) // the queue drains
+}
+
+func ExampleHaveRow() {
+	pool := examplePool()
+	g.Expect(pool).To(gsql.HaveRow("users", gsql.Columns{"email": "ann@example.com"}))
+	g.Eventually(pool).Should(gsql.HaveRow("jobs", gsql.Columns{
+		"id":       42,
+		"state":    "done",
+		"attempts": BeNumerically(">", 1),
+		"error":    BeNil(),
+	}))
+}
+
+func ExampleHaveRows() {
+	pool := examplePool()
+	g.Expect(pool).To(gsql.HaveRows("SELECT 1 FROM jobs WHERE state = $1", "failed"))
+	g.Expect(pool).NotTo(gsql.HaveRows("SELECT 1 FROM jobs WHERE attempts > 3"))
+}
+
+func ExampleRowsMatcher_That() {
+	pool := examplePool()
+	g.Eventually(pool).Should(gsql.HaveRows("SELECT name FROM users ORDER BY name").That(ConsistOf(
+		HaveKeyWithValue("name", "ann"),
+		HaveKeyWithValue("name", "bob"),
+	)))
+}
+
+func ExampleRows() {
+	ctx := context.Background()
+	pool := examplePool()
+	rows, err := gsql.Rows(ctx, pool, "SELECT name, age FROM users WHERE age > $1", 30)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(rows).To(ContainElement(HaveKeyWithValue("name", "ann")))
+
+	// With Eventually, wrap the call in a function; Gomega passes it the
+	// context and polls it until it returns no error and the rows match.
+	g.Eventually(ctx, func(ctx context.Context) ([]map[string]any, error) {
+		return gsql.Rows(ctx, pool, "SELECT state FROM jobs WHERE id = $1", 42)
+	}).Should(ContainElement(HaveKeyWithValue("state", "done")))
+}
+
+func ExampleHaveDatabase() {
+	pool := examplePool()
+	g.Expect(pool).To(gsql.HaveDatabase("app_test"))
+	g.Eventually(pool).ShouldNot(gsql.HaveDatabase("spec_42")) // dropped after the spec
+}
+
+func ExampleHaveExtension() {
+	pool := examplePool()
+	g.Expect(pool).To(gsql.HaveExtension("pgcrypto"))
+}
+
+func ExampleHaveRole() {
+	pool := examplePool()
+	g.Expect(pool).To(gsql.HaveRole("app_reader"))
+}
+
+func ExampleHaveOpenConnections() {
+	pool := examplePool()
+	// In an AfterEach: the code under test closed what it opened.
+	g.Eventually(pool).ShouldNot(gsql.HaveOpenConnections())
+	// Ignoring a connection pooler and idle connections.
+	g.Eventually(pool).ShouldNot(gsql.HaveOpenConnections("pgbouncer", HaveField("State", "idle")))
+}
+
+func ExampleConnections() {
+	ctx := context.Background()
+	pool := examplePool()
+	before, err := gsql.Connections(ctx, pool) // in a BeforeEach
+	g.Expect(err).NotTo(HaveOccurred())
+	// ... the spec runs ...
+	g.Eventually(pool).ShouldNot(gsql.HaveOpenConnections(before)) // in an AfterEach
+}
+
+func ExampleMatcher_WithContext() {
+	ctx := context.Background() // in a spec: the SpecContext
+	pool := examplePool()
+	g.Eventually(ctx, pool).Should(gsql.HaveRowCount("jobs", 0).WithContext(ctx))
+}
+
+func ExampleMatcher_WithTimeout() {
+	pool := examplePool()
+	g.Expect(pool).To(gsql.HaveRowCount("events", 1_000_000).WithTimeout(time.Minute))
+}

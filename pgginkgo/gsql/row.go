@@ -1,0 +1,231 @@
+package gsql
+
+import (
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/onsi/gomega/format"
+	"github.com/onsi/gomega/types"
+)
+
+// HaveRowCount succeeds if the table has n rows. n is an integer, or a Gomega
+// matcher, which is given the count as an int.
+//
+//	Expect(pool).To(gsql.HaveRowCount("jobs", 3))
+//	Expect(pool).To(gsql.HaveRowCount("jobs", BeNumerically(">=", 3)))
+//	Eventually(pool).Should(gsql.HaveRowCount("jobs", 0)) // the queue drains
+//
+// The failure message shows the first rows of the table.
+func HaveRowCount(table string, n any) *Matcher {
+	c := countCheck{table: table}
+	switch v := n.(type) {
+	case types.GomegaMatcher:
+		c.matcher = v
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		c.want = reflect.ValueOf(v).Convert(reflect.TypeFor[int64]()).Int()
+	default:
+		panic(fmt.Sprintf("gsql.HaveRowCount expects the count as an integer or a Gomega matcher. Got:\n%s", format.Object(n, 1)))
+	}
+	return newMatcher("HaveRowCount", c)
+}
+
+type countCheck struct {
+	table   string
+	want    int64
+	matcher types.GomegaMatcher
+}
+
+func (c countCheck) run(p *probe) (outcome, error) {
+	id, err := parseName(c.table)
+	if err != nil {
+		return outcome{}, err
+	}
+	o := outcome{subject: "table " + id.Sanitize(), predicate: fmt.Sprintf("have %d %s", c.want, plural(int(c.want), "row", "rows"))}
+	if c.matcher != nil {
+		o.predicate = "have a row count that satisfies the matcher"
+	}
+	var count int64
+	if err := p.each("SELECT count(*) FROM "+id.Sanitize(), nil, func(_ []string, row []any) bool {
+		count, _ = row[0].(int64)
+		return false
+	}); err != nil {
+		return o, err
+	}
+	if err := p.sample(id.Sanitize()); err != nil {
+		return o, err
+	}
+	p.shown.total = max(p.shown.total, int(count)) // so the rows left out are counted
+	o.found = fmt.Sprintf("it has %d", count)
+	if c.matcher == nil {
+		o.matched = count == c.want
+		return o, nil
+	}
+	o.detail = innerMessage(c.matcher, int(count))
+	o.matched, err = c.matcher.Match(int(count))
+	return o, err
+}
+
+// sample fetches the first rows of a table to show what is there.
+func (p *probe) sample(quoted string) error {
+	t := &table{caption: "Rows of " + quoted}
+	err := p.each(fmt.Sprintf("SELECT * FROM %s LIMIT %d", quoted, maxShownRows), nil, func(cols []string, row []any) bool {
+		t.add(cols, row)
+		return true
+	})
+	p.shown = t
+	return err
+}
+
+// Columns lists expected column values for HaveRow: each value is a Gomega
+// matcher, or a plain value compared with the column's value as Rows returns
+// it, numbers by value whatever their Go type (so 3 matches an int64 3 and a
+// numeric "3.00"), times with time.Time.Equal, slices and maps element by
+// element, everything else with reflect.DeepEqual.
+type Columns map[string]any
+
+// HaveRow succeeds if some row of the table has all the given column values;
+// columns left out may hold anything. It reads the table through and stops at
+// the first row that matches.
+//
+//	Expect(pool).To(gsql.HaveRow("users", gsql.Columns{"email": "ann@example.com"}))
+//	Expect(pool).To(gsql.HaveRow("jobs", gsql.Columns{
+//		"state":    "done",
+//		"attempts": BeNumerically(">", 1),
+//		"error":    BeNil(),
+//	}))
+//	Eventually(pool).Should(gsql.HaveRow("jobs", gsql.Columns{"id": id, "state": "done"}))
+//
+// When no row matches, the failure message shows the rows and explains how
+// the closest one differs.
+func HaveRow(table string, columns Columns) *Matcher {
+	if len(columns) == 0 {
+		panic("gsql.HaveRow needs at least one column to compare; to ask for any row at all, use HaveRowCount(table, BeNumerically(\">\", 0))")
+	}
+	return newMatcher("HaveRow", rowCheck{table, columns})
+}
+
+type rowCheck struct {
+	table   string
+	columns Columns
+}
+
+func (c rowCheck) run(p *probe) (outcome, error) {
+	id, err := parseName(c.table)
+	if err != nil {
+		return outcome{}, err
+	}
+	names := make([]string, 0, len(c.columns))
+	var want strings.Builder
+	for name := range c.columns {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(&want, "\n%s%s: %s", format.Indent, name, describe(c.columns[name]))
+	}
+	o := outcome{subject: "table " + id.Sanitize(), predicate: "have a row with" + want.String()}
+
+	seen := &table{caption: "Rows of " + id.Sanitize()}
+	var matched []any
+	var closest []string // why the closest row so far differs
+	closestRow := 0
+	var missing []string
+	err = p.each("SELECT * FROM "+id.Sanitize(), nil, func(cols []string, row []any) bool {
+		seen.add(cols, row)
+		if seen.total == 1 {
+			missing = absent(names, cols)
+			if len(missing) > 0 {
+				return false
+			}
+		}
+		diffs := differences(c.columns, names, cols, row)
+		if len(diffs) == 0 {
+			matched = row
+			return false
+		}
+		if closest == nil || len(diffs) < len(closest) {
+			closest, closestRow = diffs, seen.total
+		}
+		return true
+	})
+	if err != nil {
+		return o, err
+	}
+	if len(missing) > 0 {
+		return o, fmt.Errorf("table %s in database %q has no column %s; it has %s",
+			id.Sanitize(), p.database, strings.Join(missing, ", "), strings.Join(seen.cols, ", "))
+	}
+	p.shown = seen
+	switch {
+	case matched != nil:
+		// Show the row that matched, which is what a ShouldNot needs.
+		p.shown = &table{caption: "The matching row of " + id.Sanitize()}
+		p.shown.add(seen.cols, matched)
+		o.matched, o.found = true, "it does"
+	case seen.total == 0:
+		o.found = "the table is empty"
+	default:
+		o.found = fmt.Sprintf("none of its %d %s does", seen.total, plural(seen.total, "row", "rows"))
+		o.detail = func(bool) string {
+			return fmt.Sprintf("The closest row (row %d below) differs in:\n%s", closestRow,
+				format.IndentString(strings.Join(closest, "\n"), 1))
+		}
+	}
+	return o, nil
+}
+
+// absent lists the expected columns that the table does not have, which is a
+// mistake in the spec rather than a mismatch.
+func absent(names, cols []string) []string {
+	have := map[string]bool{}
+	for _, c := range cols {
+		have[c] = true
+	}
+	var missing []string
+	for _, n := range names {
+		if !have[n] {
+			missing = append(missing, quote(n))
+		}
+	}
+	return missing
+}
+
+// differences says, column by column, why row does not match.
+func differences(want Columns, names, cols []string, row []any) []string {
+	var diffs []string
+	for _, name := range names {
+		for i, col := range cols {
+			if col != name {
+				continue
+			}
+			m := expectation(want[name])
+			if ok, err := m.Match(row[i]); err != nil {
+				diffs = append(diffs, name+": "+err.Error())
+			} else if !ok {
+				diffs = append(diffs, name+": "+m.FailureMessage(row[i]))
+			}
+			break
+		}
+	}
+	return diffs
+}
+
+// pointer matches the address format.Object prints for a pointer, which
+// changes from run to run and tells a reader nothing.
+var pointer = regexp.MustCompile(` \| 0x[0-9a-f]+>`)
+
+// describe writes an expected value, or matcher, on one line if it can.
+func describe(v any) string {
+	return pointer.ReplaceAllString(strings.TrimSpace(format.Object(v, 1)), ">")
+}
+
+// expectation turns a Columns value into a matcher.
+func expectation(v any) types.GomegaMatcher {
+	if m, ok := v.(types.GomegaMatcher); ok {
+		return m
+	}
+	return valueMatcher{v}
+}
