@@ -1,6 +1,7 @@
 package pgginkgo
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -40,6 +41,8 @@ type config struct {
 	prefetch   int
 	keepPolicy KeepPolicy
 	leakPolicy LeakPolicy
+	afterStart []func(context.Context, *Handle) error
+	beforeStop []func(context.Context, *Handle) error
 }
 
 // DefaultSettings are the server settings a test cluster starts with. They
@@ -166,6 +169,19 @@ func RepositoryURL(url string) Option { return func(c *config) { c.repositoryURL
 // Offline forbids downloading binaries; only explicit or installed ones are
 // used.
 func Offline() Option { return func(c *config) { c.offline = true } }
+
+// AfterStart runs fn in every process once the cluster is reachable and
+// the PG* variables are set. Ginkgo allows one suite-level setup node and
+// Suite uses it, so suite-wide setup of your own goes here.
+func AfterStart(fn func(ctx context.Context, h *Handle) error) Option {
+	return func(c *config) { c.afterStart = append(c.afterStart, fn) }
+}
+
+// BeforeStop runs fn in every process before pgginkgo closes its clients
+// and stops the cluster: the place for suite-wide teardown of your own.
+func BeforeStop(fn func(ctx context.Context, h *Handle) error) Option {
+	return func(c *config) { c.beforeStop = append(c.beforeStop, fn) }
+}
 
 func (c *config) defaultCacheDir() string {
 	if d := os.Getenv("PGGINKGO_CACHE_DIR"); d != "" {

@@ -73,10 +73,22 @@ func Suite(opts ...Option) bool {
 		if err := startProcessPools(ctx, cfg, h, log); err != nil {
 			ginkgo.Fail(err.Error())
 		}
+		for _, fn := range cfg.afterStart {
+			if err := fn(ctx, h); err != nil {
+				ginkgo.Fail(fmt.Sprintf("pgginkgo.AfterStart: %v", err))
+			}
+		}
 		log.Debug("process attached to cluster", "process", ginkgo.GinkgoParallelProcess(), "cluster", h.String())
 	})
 
 	ginkgo.SynchronizedAfterSuite(func(ctx ginkgo.SpecContext) {
+		if cfg := suiteState.cfg; cfg != nil && suiteState.handle != nil {
+			for _, fn := range cfg.beforeStop {
+				if err := fn(ctx, suiteState.handle); err != nil {
+					ginkgo.Fail(fmt.Sprintf("pgginkgo.BeforeStop: %v", err))
+				}
+			}
+		}
 		stopProcessPools(ctx)
 		if suiteState.guard == nil && suiteState.scope != nil {
 			if err := suiteState.scope.Restore(); err != nil {

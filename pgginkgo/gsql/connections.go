@@ -41,10 +41,7 @@ type Connection struct {
 // The checker is the connection running the check and, when db is a pool,
 // the pool's idle connections, which it borrows while it looks: an idle
 // connection in the test's own pool was returned, not leaked. Connections
-// checked out of that pool are reported. So are the idle connections of a
-// *sql.DB built on the pool with stdlib.OpenDBFromPool, which keeps them
-// checked out, unless it comes with the pool: pgginkgo's Database has both,
-// and gsql borrows the idle connections of its SQL() too.
+// checked out of that pool are reported.
 //
 // Arguments say which connections to ignore:
 //
@@ -181,8 +178,7 @@ ORDER BY backend_start, pid`, "{"+strings.Join(pids, ",")+"}")
 }
 
 // checkerPIDs returns the backend pids of the checking connection and of the
-// idle connections of its pool and *sql.DB, which stay borrowed until the
-// check ends.
+// idle connections of its pool, which stay borrowed until the check ends.
 func (p *probe) checkerPIDs() ([]int64, error) {
 	var pids []int64
 	err := p.s.each(p.ctx, "SELECT pg_backend_pid()", nil, func(_ []string, row []any) bool {
@@ -193,13 +189,13 @@ func (p *probe) checkerPIDs() ([]int64, error) {
 	if err != nil {
 		return nil, p.failed("SELECT pg_backend_pid()", nil, err)
 	}
-	if p.src.pool != nil {
+	switch {
+	case p.src.pool != nil:
 		for _, c := range p.src.pool.AcquireAllIdle(p.ctx) {
 			pids = append(pids, int64(c.Conn().PgConn().PID()))
 			p.release = append(p.release, c.Release)
 		}
-	}
-	if p.src.db != nil {
+	case p.src.db != nil:
 		for range p.src.db.Stats().Idle {
 			c, err := p.src.db.Conn(p.ctx)
 			if err != nil {

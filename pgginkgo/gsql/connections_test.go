@@ -2,7 +2,6 @@ package gsql_test
 
 import (
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -93,21 +92,5 @@ var _ = Describe("HaveOpenConnections", func() {
 		Expect(msg).To(ContainSubstring("but it has 1 (1 more ignored).\n"))
 		Expect(msg).To(ContainSubstring("newcomer"))
 		Expect(msg).NotTo(ContainSubstring("pooler"))
-	})
-
-	It("knows that the *sql.DB of a spec database holds connections of its pool", func(ctx SpecContext) {
-		other, err := pgxpool.New(ctx, server.url(dbName))
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(other.Close)
-		suite, err := gsql.Connections(ctx, other)
-		Expect(err).NotTo(HaveOccurred())
-		db := &specDB{pool: other, sqlDB: stdlib.OpenDBFromPool(other)}
-		DeferCleanup(db.sqlDB.Close)
-		c, err := db.sqlDB.Conn(ctx)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(c.Close()).To(Succeed()) // idle in the *sql.DB, still checked out of the pool
-
-		Expect(other).To(gsql.HaveOpenConnections(suite), "seen from the pool alone")
-		Expect(db).NotTo(gsql.HaveOpenConnections(suite))
 	})
 })

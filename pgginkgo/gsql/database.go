@@ -37,10 +37,8 @@ type PoolProvider interface {
 // acceptedTypes is spelled out once because every wrong-type message names it.
 const acceptedTypes = "a *pgxpool.Pool, a *pgx.Conn, a *sql.DB or a gsql.PoolProvider (any value with a Pool() *pgxpool.Pool method, such as pgginkgo's spec database)"
 
-// source is a database resolved from whatever the user passed: one of pool,
-// conn and db, except that a PoolProvider with an SQL() *sql.DB method (like
-// pgginkgo's Database) gives both pool and db, as db may hold connections
-// of pool that HaveOpenConnections must know are the checker's.
+// source is a database resolved from whatever the user passed; exactly one
+// field is set.
 type source struct {
 	pool *pgxpool.Pool
 	conn *pgx.Conn
@@ -67,11 +65,7 @@ func resolve(actual any) (source, error) {
 	case PoolProvider:
 		if rv := reflect.ValueOf(v); rv.Kind() != reflect.Pointer || !rv.IsNil() {
 			if p := v.Pool(); p != nil {
-				src := source{pool: p}
-				if s, ok := v.(interface{ SQL() *sql.DB }); ok {
-					src.db = s.SQL()
-				}
-				return src, nil
+				return source{pool: p}, nil
 			}
 			return source{}, fmt.Errorf("%T.Pool() returned nil: the database is closed or not yet open", v)
 		}

@@ -1,0 +1,69 @@
+package pgginkgo_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/pgginkgo/pgginkgo/decorators"
+	"github.com/pgginkgo/pgginkgo/pgginkgo"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+// Start outside Ginkgo: a cluster for a plain Go test or a tool.
+func ExampleStart() {
+	ctx := context.Background()
+	guard, handle, err := pgginkgo.Start(ctx,
+		pgginkgo.WithoutEnv(), // leave PG* alone
+		pgginkgo.Logger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer guard.Stop()
+
+	pool, err := handle.Pool(ctx, "postgres")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pool.Close()
+	var sum int
+	_ = pool.QueryRow(ctx, "SELECT 40 + 2").Scan(&sum)
+	fmt.Println(sum)
+	// Output: 42
+}
+
+// The handle crosses process boundaries as versioned JSON; garbage and
+// newer formats are refused with a message that says what to do.
+func ExampleDecodeHandle() {
+	_, err := pgginkgo.DecodeHandle([]byte(`{"format":2,"host":"127.0.0.1","port":5432,"user":"postgres"}`))
+	fmt.Println(err)
+	// Output: pgginkgo: decoding handle: unsupported handle format: format 2 is newer than this pgginkgo understands (1); build every process of the suite with the same pgginkgo version
+}
+
+// The one line of setup in a suite file, and a spec that uses its own
+// database. (Suite registers Ginkgo nodes, so this example only compiles.)
+func ExampleSuite() {
+	var _ = pgginkgo.Suite(pgginkgo.Migrations(os.DirFS("migrations")))
+
+	var _ = Describe("signup", decorators.FreshDatabase(), func() {
+		It("stores the user", func(ctx SpecContext) {
+			db := pgginkgo.DB(ctx)
+			_, err := db.Pool().Exec(ctx, `INSERT INTO users (email) VALUES ('a@b.c')`)
+			Expect(err).NotTo(HaveOccurred())
+		})
+	})
+}
+
+// Several templates: a spec picks the one it needs.
+func ExampleTemplate() {
+	var _ = pgginkgo.Suite(
+		pgginkgo.Template("schema", pgginkgo.SQLDir(os.DirFS("migrations"))),
+		pgginkgo.Template("seeded", pgginkgo.SQLDir(os.DirFS("migrations")), pgginkgo.SQLDir(os.DirFS("seed"))),
+	)
+	var _ = Describe("reports", decorators.FreshDatabase(decorators.Template("seeded")), func() {})
+}

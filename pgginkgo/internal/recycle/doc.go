@@ -1,0 +1,51 @@
+// Package recycle returns a used test database to exactly the state of
+// the template it was cloned from, in a few milliseconds, so it can serve
+// the next spec without a new CREATE DATABASE.
+//
+// Install runs once, in the template (template.Builder does it). Every
+// clone then tracks its own changes, and after a spec:
+//
+//	rep, err := recycle.Reset(ctx, conn)
+//	if rep.Outcome != recycle.Recycled {
+//		// rep.Cause and rep.Reason (or err) say why: drop it, clone anew
+//	}
+//
+// # What is tracked
+//
+// Install creates a pgginkgo schema with a snapshot of the template: every
+// table's rows (as text), every sequence's value, the set of large
+// objects. A statement-level trigger on every table, enabled ALWAYS so
+// session_replication_role = replica does not silence it, logs which
+// tables a spec wrote and how; the log is transactional and has no unique
+// index, so it neither outlives a rollback nor makes two transactions wait
+// on each other. Event triggers log any DDL.
+//
+// # What Reset proves
+//
+// Reset says Replace, and touches nothing, unless all of these hold: no
+// other session is connected; no prepared transaction is open; no DDL was
+// logged; the tracking triggers are intact; the database-level state that
+// shared catalogs hold (settings, privileges, owner, comment) is as in a
+// fresh clone; no catalog row is newer than the template (which also
+// catches changes event triggers do not see, such as CLUSTER or a direct
+// catalog update); and the template's large objects are untouched.
+//
+// Then, in one transaction with session_replication_role = replica (no
+// foreign key checks, no user triggers), it restores only the tables the
+// spec wrote: rows a spec only inserted are deleted in place; otherwise
+// the table is emptied (DELETE when small, TRUNCATE when large) and its
+// seed rows re-inserted. Sequences that moved are set back, large objects
+// the spec created are unlinked.
+//
+// # What the caller must do
+//
+// Close or return every connection the spec used before Reset; Reset waits
+// Options.SessionWait for their backends to exit. Run Reset on a superuser
+// connection without session state of its own: a fresh one, or a spec's
+// connection after DISCARD ALL (and pgx's DeallocateAll). A long-lived
+// connection per database is fastest: Warm it once and every Reset plans
+// nothing.
+//
+// Inspect dumps a database's observable state, to compare a recycled
+// database with a fresh clone in tests.
+package recycle
