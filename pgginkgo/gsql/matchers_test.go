@@ -107,6 +107,10 @@ var matcherCases = []matcherCase{
 		setup: func(ctx context.Context) {
 			_, err := server.admin.Exec(ctx, `DO $$ BEGIN CREATE ROLE `+readerRole()+`; EXCEPTION WHEN duplicate_object THEN NULL; END $$`)
 			Expect(err).NotTo(HaveOccurred())
+			DeferCleanup(func(ctx SpecContext) {
+				_, err := server.admin.Exec(ctx, "DROP ROLE IF EXISTS "+readerRole())
+				Expect(err).NotTo(HaveOccurred())
+			})
 		},
 		matching: func() types.GomegaMatcher { return gsql.HaveRole(readerRole()) },
 		missing:  func() types.GomegaMatcher { return gsql.HaveRole("no_such_role") },

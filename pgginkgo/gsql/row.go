@@ -131,7 +131,8 @@ func (c rowCheck) run(p *probe) (outcome, error) {
 	seen := &table{caption: "Rows of " + id.Sanitize()}
 	var matched []any
 	var closest []string // why the closest row so far differs
-	closestRow := 0
+	var closestRow []any
+	closestAt := 0
 	var missing []string
 	err = p.each("SELECT * FROM "+id.Sanitize(), nil, func(cols []string, row []any) bool {
 		seen.add(cols, row)
@@ -147,7 +148,7 @@ func (c rowCheck) run(p *probe) (outcome, error) {
 			return false
 		}
 		if closest == nil || len(diffs) < len(closest) {
-			closest, closestRow = diffs, seen.total
+			closest, closestRow, closestAt = diffs, row, seen.total
 		}
 		return true
 	})
@@ -170,8 +171,14 @@ func (c rowCheck) run(p *probe) (outcome, error) {
 	default:
 		o.found = fmt.Sprintf("none of its %d %s does", seen.total, plural(seen.total, "row", "rows"))
 		o.detail = func(bool) string {
-			return fmt.Sprintf("The closest row (row %d below) differs in:\n%s", closestRow,
-				format.IndentString(strings.Join(closest, "\n"), 1))
+			why := format.IndentString(strings.Join(closest, "\n"), 1)
+			if closestAt <= maxShownRows {
+				return fmt.Sprintf("The closest row (row %d below) differs in:\n%s", closestAt, why)
+			}
+			// It is past the rows the table shows, so show it here.
+			t := &table{}
+			t.add(seen.cols, closestRow)
+			return fmt.Sprintf("The closest row, row %d, differs in:\n%s\n%s", closestAt, why, t.render(format.Indent))
 		}
 	}
 	return o, nil

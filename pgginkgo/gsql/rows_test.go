@@ -2,8 +2,10 @@ package gsql_test
 
 import (
 	"context"
+	"errors"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -88,6 +90,9 @@ var _ = Describe("Rows", func() {
 			ContainSubstring(`gsql.Rows: in database "gsql_test_`),
 			ContainSubstring("SELECT nope FROM jobs WHERE id = $1\n    -- with $1 = 1"),
 			ContainSubstring(`column "nope" does not exist`))))
+		var pgErr *pgconn.PgError
+		Expect(errors.As(err, &pgErr)).To(BeTrue())
+		Expect(pgErr.Code).To(Equal("42703"))
 	})
 })
 
@@ -102,6 +107,8 @@ var _ = Describe("failure messages", func() {
 		Expect(msg).To(ContainSubstring("… 15 more rows not shown"))
 		msg = InterceptGomegaFailure(func() { Expect(pool).To(gsql.HaveRow("numbers", gsql.Columns{"n": 99})) }).Error()
 		Expect(msg).To(ContainSubstring("but none of its 25 rows does."))
+		msg = InterceptGomegaFailure(func() { Expect(pool).To(gsql.HaveRow("numbers", gsql.Columns{"n": 20, "word": "twenty"})) }).Error()
+		Expect(msg).To(ContainSubstring("The closest row, row 20, differs in:\n    word: Expected\n        <string>: number 20\n    to equal\n        <string>: twenty\n    n  | word\n    ---+----------\n    20 | number 20\n"))
 		Expect(msg).To(ContainSubstring("… 15 more rows not shown"))
 	})
 
