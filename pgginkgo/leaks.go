@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/onsi/ginkgo/v2"
 )
 
 // leak is a connection to a spec's database that pgginkgo's pool does not
@@ -28,11 +26,15 @@ func (l leak) String() string {
 // clients it opened and did not close, and connections it took from the
 // spec's pool and did not give back (unclosed rows, an unreleased
 // Acquire). They would block the recycling of the database and usually hide
-// a bug in the code under test. fail is false for Ordered containers, whose
+// a bug in the code under test. It returns the failure message, or ""
+// when there is nothing to fail for. fail is false for Ordered containers, whose
 // database outlives each spec: their leaks are terminated and logged.
-func checkLeaks(ctx context.Context, b *binding, fail bool) {
+func checkLeaks(ctx context.Context, b *binding, fail bool) string {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	// database/sql holds pool connections while idle; closing it first
+	// returns them, so they count as ours below.
+	b.db.closeSQL()
 	ours := map[int32]bool{}
 	idle := b.db.pool.AcquireAllIdle(ctx)
 	for _, c := range idle {
@@ -41,29 +43,24 @@ func checkLeaks(ctx context.Context, b *binding, fail bool) {
 	for _, c := range idle {
 		c.Release()
 	}
-	// database/sql idle connections are ours too; closing it returns them.
-	b.db.closeSQL()
 	acquired := b.db.pool.Stat().AcquiredConns()
-	rows, err := procPools.admin.Query(ctx, `SELECT pid, coalesce(application_name, ''), coalesce(state, ''), coalesce(query, '')
-		FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid() ORDER BY pid`, b.db.name)
-	if err != nil {
-		procPools.log.Warn("checking for leaked connections failed", "database", b.db.name, "error", err)
-		return
-	}
+	// A client's Close returns before its backend exits: give closed
+	// connections a moment to disappear before calling them leaks.
 	var leaks []leak
-	for rows.Next() {
-		var l leak
-		if err := rows.Scan(&l.pid, &l.app, &l.state, &l.query); err != nil {
-			continue
+	for deadline := time.Now().Add(500 * time.Millisecond); ; {
+		var err error
+		leaks, err = otherSessions(ctx, b.db.name, ours)
+		if err != nil {
+			procPools.log.Warn("checking for leaked connections failed", "database", b.db.name, "error", err)
+			return ""
 		}
-		if ours[l.pid] {
-			continue
+		if len(leaks) == 0 {
+			return ""
 		}
-		leaks = append(leaks, l)
-	}
-	rows.Close()
-	if len(leaks) == 0 {
-		return
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	if acquired > 0 {
 		for i := range leaks {
@@ -85,11 +82,33 @@ func checkLeaks(ctx context.Context, b *binding, fail bool) {
 			_, _ = procPools.admin.Exec(ctx, "SELECT pg_catalog.pg_terminate_backend($1)", l.pid)
 		}
 		procPools.log.Info("terminated leaked connections", "database", b.db.name, "connections", strings.Join(lines, "; "))
-		return
+		return ""
 	}
 	for _, l := range leaks {
 		// Terminate anyway so the database can be recycled; the spec fails.
 		_, _ = procPools.admin.Exec(ctx, "SELECT pg_catalog.pg_terminate_backend($1)", l.pid)
 	}
-	ginkgo.Fail(msg)
+	return msg
+}
+
+// otherSessions lists the sessions on database name other than ours and the
+// querying one.
+func otherSessions(ctx context.Context, name string, ours map[int32]bool) ([]leak, error) {
+	rows, err := procPools.admin.Query(ctx, `SELECT pid, coalesce(application_name, ''), coalesce(state, ''), coalesce(query, '')
+		FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid() ORDER BY pid`, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var leaks []leak
+	for rows.Next() {
+		var l leak
+		if err := rows.Scan(&l.pid, &l.app, &l.state, &l.query); err != nil {
+			return nil, err
+		}
+		if !ours[l.pid] {
+			leaks = append(leaks, l)
+		}
+	}
+	return leaks, rows.Err()
 }

@@ -35,6 +35,7 @@ var _ = Describe("suites started at the same instant", Serial, func() {
 		// ginkgo runs a precompiled suite in the binary's directory, so
 		// each run gets a directory with the binary and the SQL files the
 		// example reads by relative path.
+		cli := ginkgoCLI() // once, here: it is not safe for concurrent use
 		runs := make([]*exampleRun, suiteRuns)
 		for i := range runs {
 			dir := filepath.Join(work, fmt.Sprintf("run%d", i))
@@ -43,7 +44,7 @@ var _ = Describe("suites started at the same instant", Serial, func() {
 				Expect(os.CopyFS(filepath.Join(dir, sub), os.DirFS(filepath.Join("..", "examples", "suite_test", sub)))).To(Succeed())
 			}
 			Expect(os.Link(bin, filepath.Join(dir, "ex.test"))).To(Succeed())
-			runs[i] = &exampleRun{dir: dir}
+			runs[i] = &exampleRun{dir: dir, cli: cli}
 		}
 
 		// Start every run at once, as a CI machine running several
@@ -80,6 +81,7 @@ var _ = Describe("suites started at the same instant", Serial, func() {
 // exampleRun is one ginkgo --procs=2 run of the example suite.
 type exampleRun struct {
 	dir        string
+	cli        string
 	err        error
 	output     string
 	port       int
@@ -97,7 +99,7 @@ var (
 
 func (r *exampleRun) run(ctx SpecContext) {
 	report := filepath.Join(r.dir, "report.json")
-	cmd := exec.CommandContext(ctx, ginkgoCLI(), "--procs=2", "--no-color", "--json-report="+report, filepath.Join(r.dir, "ex.test"))
+	cmd := exec.CommandContext(ctx, r.cli, "--procs=2", "--no-color", "--json-report="+report, filepath.Join(r.dir, "ex.test"))
 	cmd.Dir = r.dir
 	// The core logs each step at info level into GinkgoWriter, which the
 	// JSON report keeps for every node, passed or not.

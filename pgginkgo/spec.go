@@ -123,12 +123,14 @@ func bind(ctx context.Context, id int64, o databaseOptions) *binding {
 		// Registered first, so it runs last: after AfterEach and the
 		// spec's own DeferCleanups, which still see the database.
 		ginkgo.DeferCleanup(func(ctx ginkgo.SpecContext) {
-			b.failed = ginkgo.CurrentSpecReport().Failed()
-			if b.failed {
-				reportKeepable(b)
-			}
-			checkLeaks(ctx, b, true)
+			// A leak fails the spec, so it is known before deciding to keep.
+			leaked := checkLeaks(ctx, b, true)
+			b.failed = ginkgo.CurrentSpecReport().Failed() || leaked != ""
+			reportKeepable(b)
 			release(b)
+			if leaked != "" {
+				ginkgo.Fail(leaked)
+			}
 		})
 	}
 	return b
@@ -179,7 +181,7 @@ func release(b *binding) {
 	}
 	b.released = true
 	if b.ordered {
-		checkLeaks(context.Background(), b, false)
+		_ = checkLeaks(context.Background(), b, false)
 	}
 	if b.keeps() {
 		keep(b)
