@@ -162,7 +162,7 @@ var _ = Describe("a failing suite", Serial, func() {
 
 		It("a missing migrations directory", func(ctx SpecContext) {
 			run := runFixture(ctx, "missingdir", 2)
-			Expect(run.clustersStarted()).To(HaveLen(1))
+			Expect(run.clustersStarted()).To(BeEmpty(), "the directory is checked before anything starts")
 			setup := run.setup()
 			Expect(setup.State).To(Equal(types.SpecStateFailed))
 			Expect(setup.Failure.Message).To(MatchRegexp(`migrations not found: migrations directory "does-not-exist" does not exist \(working directory /\S+/decorators/testdata/fixture\); tests run in their package's directory`))

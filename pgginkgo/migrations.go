@@ -2,6 +2,7 @@ package pgginkgo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -123,6 +124,22 @@ func buildTemplates(ctx context.Context, cfg *config, h *Handle, log *slog.Logge
 		h.Templates[t.Name] = built.Database
 		log.Info("template ready", "template", t.Name, "database", built.Database,
 			"tables", built.Tracking.Tables, "seedRows", built.Tracking.SeedRows)
+	}
+	return nil
+}
+
+// checkTemplates validates options and reads every migration source's
+// fingerprint, without touching a server.
+func checkTemplates(ctx context.Context, cfg *config) error {
+	if err := errors.Join(cfg.errs...); err != nil {
+		return fmt.Errorf("pgginkgo: invalid option: %w", err)
+	}
+	for _, t := range cfg.templates {
+		for i, src := range t.Sources {
+			if _, err := src.Fingerprint(ctx); err != nil {
+				return fmt.Errorf("pgginkgo: template %q, source %d: %w", t.Name, i+1, err)
+			}
+		}
 	}
 	return nil
 }

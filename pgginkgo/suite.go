@@ -35,6 +35,11 @@ var suiteState struct {
 func Suite(opts ...Option) bool {
 	ginkgo.SynchronizedBeforeSuite(func(ctx ginkgo.SpecContext) []byte {
 		cfg, log := suiteConfig(opts)
+		// Read the migrations before booting anything, so that a missing
+		// directory fails in milliseconds and starts nothing.
+		if err := checkTemplates(ctx, cfg); err != nil {
+			ginkgo.Fail(err.Error())
+		}
 		g, h, err := Start(ctx, append(opts, Logger(log))...)
 		if err != nil {
 			ginkgo.Fail(err.Error())
