@@ -423,14 +423,10 @@ func (p *prefetch) reset(db *Database) (recycle.Report, error) {
 		_ = c.Hijack().Close(p.ctx)
 	}
 	conn := keep.Conn()
-	// DISCARD ALL drops temp tables, settings, prepared statements,
-	// advisory locks and LISTENs; pgx's own statement cache must forget
-	// them too.
-	err := conn.DeallocateAll(p.ctx)
-	if err == nil {
-		_, err = conn.Exec(p.ctx, "DISCARD ALL")
-	}
-	if err != nil {
+	// Clear what the spec left in the session (transactions, settings,
+	// prepared statements, temp tables, LISTEN, advisory locks) while
+	// keeping its cached plans, which DISCARD ALL would drop.
+	if err := recycle.CleanSession(p.ctx, conn); err != nil {
 		_ = keep.Hijack().Close(context.Background())
 		return recycle.Report{}, err
 	}

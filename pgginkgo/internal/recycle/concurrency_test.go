@@ -38,3 +38,40 @@ func TestTrackingAddsNoLockWaits(t *testing.T) {
 		t.Fatalf("recycled database differs:\n%s", d)
 	}
 }
+
+// TestCleanSessionLetsASpecConnectionReset: the spec's own connection,
+// left in a failed transaction as a different role, with a temporary table,
+// an advisory lock and odd settings, can run Reset after CleanSession.
+func TestCleanSessionLetsASpecConnectionReset(t *testing.T) {
+	ctx := context.Background()
+	tpl := build(t, "shop+seed", shopSources()...)
+	db := clone(t, tpl)
+	conn := connect(t, db)
+	if err := recycle.Warm(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, conn, `SET search_path = nowhere; SET session_replication_role = replica`)
+	mustExec(t, conn, `SELECT pg_advisory_lock(42)`)
+	mustExec(t, conn, `CREATE TEMP TABLE scratch (x int); INSERT INTO public.users (email, name) VALUES ('t@example.com', 'T')`)
+	mustExec(t, conn, `SET ROLE pgginkgo_app`)
+	mustExec(t, conn, `PREPARE q AS SELECT 1`)
+	mustExec(t, conn, `BEGIN`)
+	if _, err := conn.Exec(ctx, `SELECT 1/0`); err == nil {
+		t.Fatal("no error")
+	}
+	if err := recycle.CleanSession(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := recycle.Reset(ctx, conn)
+	if err != nil || rep.Outcome != recycle.Recycled {
+		t.Fatalf("Reset = %+v, %v", rep, err)
+	}
+	want := inspect(t, connect(t, clone(t, tpl)))
+	if d := inspect(t, conn).Diff(want, 20); d != "" {
+		t.Fatalf("recycled database differs:\n%s", d)
+	}
+	var locks int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'`).Scan(&locks); err != nil || locks != 0 {
+		t.Errorf("advisory locks left: %d (%v)", locks, err)
+	}
+}

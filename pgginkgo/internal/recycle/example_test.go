@@ -46,3 +46,22 @@ func ExampleInspect() {
 		fmt.Println("the databases differ:\n" + d)
 	}
 }
+
+// A pool keeps one dedicated connection per database for its resets, so
+// each Reset runs warm; specs get other connections.
+func ExampleDedicate() {
+	ctx := context.Background()
+	resetConn, err := pgx.Connect(ctx, "postgres://postgres@localhost/spec_1")
+	if err != nil {
+		return
+	}
+	defer resetConn.Close(ctx)
+	if err := recycle.Dedicate(ctx, resetConn); err != nil {
+		fmt.Println(err) // e.g. not cloned from a pgginkgo template
+		return
+	}
+	// … a spec runs on its own connections, which are closed when it ends …
+	if rep, err := recycle.Reset(ctx, resetConn); err != nil || rep.Outcome != recycle.Recycled {
+		fmt.Println("drop spec_1 and clone a new one")
+	}
+}

@@ -29,7 +29,7 @@ type State struct {
 func Inspect(ctx context.Context, conn *pgx.Conn) (*State, error) {
 	var s State
 	err := pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, textSettings); err != nil {
+		if _, err := tx.Exec(ctx, textSettings+qualifiedNames); err != nil {
 			return err
 		}
 		for _, q := range catalogQueries {

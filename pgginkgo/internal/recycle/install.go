@@ -11,7 +11,7 @@ import (
 
 // Version names the tracking machinery. Templates hash it into their name,
 // so changing the installed SQL makes every template rebuild.
-const Version = "1"
+const Version = "2"
 
 // ErrNotInstalled means the database holds no pgginkgo change tracking: it
 // was not cloned from a template prepared by Install. Replace it.
@@ -35,7 +35,13 @@ SET LOCAL IntervalStyle = 'postgres';
 SET LOCAL extra_float_digits = 3;
 SET LOCAL bytea_output = 'hex';
 SET LOCAL lc_monetary = 'C';
-SET LOCAL search_path = pg_catalog, pg_temp;
+`
+
+// qualifiedNames makes regclass and similar values print schema-qualified,
+// so they read back the same under any search_path. Reset does not set it:
+// a search_path change makes PostgreSQL re-plan every cached query of the
+// session, which would cost Reset milliseconds each time.
+const qualifiedNames = `SET LOCAL search_path = pg_catalog, pg_temp;
 `
 
 // userRelations selects relations in schemas the user owns: everything
@@ -94,7 +100,7 @@ func Install(ctx context.Context, conn *pgx.Conn) (Summary, error) {
 }
 
 func createMachinery(ctx context.Context, tx pgx.Tx, _ *Summary) error {
-	_, err := tx.Exec(ctx, textSettings+schemaSQL+functionsSQL)
+	_, err := tx.Exec(ctx, textSettings+qualifiedNames+schemaSQL+functionsSQL)
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 
 // resetPlan is the work one reset does, chosen per table.
 type resetPlan struct {
+	replica   bool         // the session is in replica mode already
 	truncate  []dirtyTable // emptied together with one TRUNCATE
 	deleteAll []dirtyTable // emptied with DELETE
 	deleteNew []dirtyTable // only INSERTs happened: delete just the new rows
@@ -27,7 +28,7 @@ func (p resetPlan) empty() bool {
 //   - otherwise empty the table (TRUNCATE when large, DELETE when small)
 //     and re-insert its seed rows.
 func plan(st status, o Options) (resetPlan, Report) {
-	p := resetPlan{sequences: st.sequences, los: st.largeObjects}
+	p := resetPlan{replica: st.replica, sequences: st.sequences, los: st.largeObjects}
 	rep := Report{Outcome: Recycled, Sequences: int(st.sequences), LargeObjects: int(st.largeObjects)}
 	var reseedRows int64
 	var big []dirtyTable
@@ -100,10 +101,14 @@ func splitTruncatable(big, deletes []dirtyTable) (truncate, del []dirtyTable) {
 // query: a single round trip. session_replication_role = replica skips
 // foreign key checks and the user's triggers, so tables can be restored in
 // any order; our ALWAYS tracking triggers still fire and finish() clears
-// what they log.
+// what they log. A Dedicated session is in replica mode already, and
+// setting it again would flush the session's plans.
 func (p resetPlan) script() string {
 	var b strings.Builder
-	b.WriteString("BEGIN;\n" + textSettings + "SET LOCAL session_replication_role = replica;\n")
+	b.WriteString("BEGIN;\n" + textSettings)
+	if !p.replica {
+		b.WriteString("SET LOCAL session_replication_role = replica;\n")
+	}
 	if len(p.truncate) > 0 {
 		names := make([]string, len(p.truncate))
 		for i, d := range p.truncate {

@@ -44,7 +44,7 @@ func (f funcMigrator) Fingerprint(context.Context) (string, error) {
 		return "", errors.New("a Go migration needs a non-empty version string: it stands for the function's content, so bump it when the function changes")
 	}
 	if f.fn == nil {
-		return "", fmt.Errorf("Go migration %q has a nil function", f.version)
+		return "", fmt.Errorf("the Go migration %q has a nil function; pass the function that applies it", f.version)
 	}
 	return "func:" + f.version, nil
 }

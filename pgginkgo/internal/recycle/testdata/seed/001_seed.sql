@@ -10,4 +10,11 @@ INSERT INTO notes VALUES (1, 'welcome');
 INSERT INTO order_notes VALUES (2, 'fragile', 1);
 INSERT INTO documents VALUES (1, lo_from_bytea(0, 'hello, large object'));
 SELECT nextval('invoice_numbers');
+INSERT INTO value_zoo VALUES (
+	1, '\x00ff5c27'::bytea, 12.34, '1 year 2 mons 3 days 04:05:06.789', '2024-02-29 23:59:59.999999',
+	'2024-06-01 12:00:00+02', '0044-03-15 BC', '{0.1, NaN, Infinity, -Infinity, 1e-300}', 3.4028235e38,
+	'NaN', '(1.5,-2)', 'a fat:1 cat:2', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '10.1.2.3/8', B'1011',
+	'[3,7)', ROW(9.99, 'EUR'), 'products', '{"b": 1,  "a": [true, null]}',
+	E'line one\nline "two"\ttab \\ backslash, comma (paren) ''quote''', '<a x="1">t</a>');
+INSERT INTO value_zoo (id) VALUES (2);
 REFRESH MATERIALIZED VIEW product_count;

@@ -66,6 +66,8 @@ CREATE VIEW order_totals AS
 	FROM orders o JOIN order_items i ON i.order_id = o.id JOIN products p ON p.sku = i.sku
 	GROUP BY o.id;
 
+CREATE VIEW customers AS SELECT id, email, name FROM users; -- automatically updatable
+
 CREATE MATERIALIZED VIEW product_count AS SELECT count(*) AS n FROM products;
 
 CREATE TABLE events (
@@ -85,6 +87,32 @@ CREATE TABLE order_notes (order_id int) INHERITS (notes);
 CREATE TABLE documents (id int PRIMARY KEY, body oid);
 
 CREATE SEQUENCE invoice_numbers START 1000;
+
+-- One column of each kind whose text form could fail to read back the same.
+CREATE TYPE money_pair AS (amount numeric, currency text);
+CREATE TABLE value_zoo (
+	id   int PRIMARY KEY,
+	b    bytea,
+	m    money,
+	iv   interval,
+	ts   timestamp,
+	tstz timestamptz,
+	d    date,
+	f8   float8[],
+	f4   real,
+	n    numeric,
+	pt   point,
+	tsv  tsvector,
+	u    uuid,
+	ip   inet,
+	bits bit varying(16),
+	rng  int4range,
+	pair money_pair,
+	rc   regclass,
+	js   json,
+	txt  text,
+	x    xml
+);
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO pgginkgo_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO pgginkgo_app;
