@@ -38,7 +38,6 @@ type databaseOptions struct {
 	template string
 	keep     *KeepPolicy
 	leaks    *LeakPolicy
-	err      error
 }
 
 // UseTemplate picks the template a FreshDatabase clones; the suite's

@@ -105,10 +105,14 @@ func initdb(cfg Config, tmp, data string) error {
 	if err != nil {
 		return err
 	}
-	sock := filepath.Join(tmp, "sock")
-	if err := os.Mkdir(sock, 0o700); err != nil {
+	// Unix socket paths are limited to 107 bytes, and the cache may sit
+	// deep in a home directory: the build's socket goes in the short
+	// runtime base instead.
+	sock, err := os.MkdirTemp(cfg.BaseDir, "build-")
+	if err != nil {
 		return err
 	}
+	defer os.RemoveAll(sock)
 	pw := make([]byte, 16)
 	_, _ = rand.Read(pw)
 	var logBuf bytes.Buffer
