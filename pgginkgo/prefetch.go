@@ -390,6 +390,11 @@ func (p *prefetch) recycle(db *Database) {
 		}
 		return
 	}
+	if p.ctx.Err() != nil { // the suite is ending: no verdict, just clean up
+		p.dispose(db)
+		p.unreserve()
+		return
+	}
 	cause := string(rep.Cause)
 	if err != nil {
 		cause = "error"
