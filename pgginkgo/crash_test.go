@@ -16,9 +16,10 @@ import (
 
 // runCrashSuite starts the fixture suite under ginkgo -p in its own process
 // group and returns the group id and the cluster it recorded.
-func runCrashSuite(ctx SpecContext) (pgid int, h *pgginkgo.Handle, dataDir string) {
+func runCrashSuite(ctx SpecContext, flags ...string) (pgid int, h *pgginkgo.Handle, dataDir string) {
 	marker := filepath.Join(GinkgoT().TempDir(), "marker.json")
-	cmd := exec.Command(ginkgoCLI(), "-p", "--procs=2", "--no-color", "./testdata/crashsuite")
+	args := append([]string{"-p", "--procs=2", "--no-color"}, flags...)
+	cmd := exec.Command(ginkgoCLI(), append(args, crashSuiteBinary())...)
 	cmd.Env = append(os.Environ(), "CRASH_MARKER="+marker)
 	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -70,6 +71,41 @@ var _ = Describe("a suite killed with SIGKILL", Serial, func() {
 		Expect(filepath.Dir(dataDir)).NotTo(BeADirectory(), "the next start sweeps a dead run's cluster")
 	}, SpecTimeout(4*time.Minute))
 })
+
+var _ = Describe("a suite interrupted by Ginkgo", Serial, func() {
+	expectCleanedUp := func(ctx SpecContext, interrupt func(pgid int), flags ...string) {
+		pgid, _, dataDir := runCrashSuite(ctx, flags...)
+		pid := postmasterPIDOf(dataDir)
+		interrupt(pgid)
+		Eventually(func() bool { return procAlive(pid) }).WithTimeout(30 * time.Second).Should(BeFalse())
+		Eventually(filepath.Dir(dataDir)).WithTimeout(30 * time.Second).ShouldNot(BeADirectory())
+	}
+	// What Ctrl-C in a terminal does: SIGINT to the foreground group.
+	It("stops the cluster and removes its directories on Ctrl-C", func(ctx SpecContext) {
+		expectCleanedUp(ctx, func(pgid int) { Expect(syscall.Kill(-pgid, syscall.SIGINT)).To(Succeed()) })
+	}, SpecTimeout(4*time.Minute))
+	// ginkgo --timeout interrupts the suite from inside when it expires.
+	It("stops the cluster and removes its directories when --timeout expires", func(ctx SpecContext) {
+		expectCleanedUp(ctx, func(int) {}, "--timeout=15s")
+	}, SpecTimeout(4*time.Minute))
+})
+
+// crashSuiteBinary compiles the fixture once per process, so that timings
+// in the specs (--timeout) measure the run and not the build.
+var crashSuiteBinary = func() func() string {
+	var path string
+	return func() string {
+		if path == "" {
+			dir, err := os.MkdirTemp("", "pgginkgo-crashsuite-")
+			Expect(err).NotTo(HaveOccurred())
+			p := filepath.Join(dir, "crashsuite.test")
+			out, err := exec.Command("go", "test", "-c", "-o", p, "./testdata/crashsuite").CombinedOutput()
+			Expect(err).NotTo(HaveOccurred(), string(out))
+			path = p
+		}
+		return path
+	}
+}()
 
 // ginkgoCLI builds the ginkgo CLI of the version in go.mod, once per process.
 var ginkgoCLI = func() func() string {

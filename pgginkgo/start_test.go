@@ -177,4 +177,27 @@ var _ = Describe("Start with settings", func() {
 		Expect(ports).To(HaveLen(4))
 		Expect(dirs).To(HaveLen(4))
 	}, SpecTimeout(2*time.Minute))
+
+	It("builds a cold initdb cache once when suites start together", func(ctx SpecContext) {
+		cache, err := os.MkdirTemp("", "pgginkgo-cold-cache-")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(os.RemoveAll, cache)
+		Expect(os.Chmod(cache, 0o755)).To(Succeed()) // the postgres account must enter it
+		logger, logs := debugLogger()
+		errs := make(chan error, 4)
+		for range 4 {
+			go func() {
+				g, _, err := pgginkgo.Start(context.WithoutCancel(ctx), pgginkgo.WithoutEnv(), pgginkgo.CacheDir(cache), pgginkgo.Logger(logger))
+				if err == nil {
+					err = g.Stop()
+				}
+				errs <- err
+			}()
+		}
+		for range 4 {
+			Expect(<-errs).To(Succeed())
+		}
+		Expect(strings.Count(logs.String(), "msg=\"initdb cache built\"")).To(Equal(1), logs.String())
+		Expect(strings.Count(logs.String(), "msg=\"initdb cache ready\"")).To(Equal(4))
+	}, SpecTimeout(3*time.Minute))
 })
