@@ -89,8 +89,6 @@ var _ = Describe("FreshDatabase", func() {
 			_, err := db.Pool().Exec(ctx, "INSERT INTO accounts (email) VALUES ('again@example.com')")
 			Expect(err).NotTo(HaveOccurred())
 		})
-		AfterAll := func() {}
-		_ = AfterAll
 	})
 
 	It("composes with Label and Serial and exposes URL and database/sql", Label("db"), Serial, decorators.FreshDatabase(), func(ctx SpecContext) {
