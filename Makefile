@@ -169,9 +169,9 @@ test-race-pkgs: ginkgo-cli npm-pg
 	$(GO) test -race -count=1 -timeout=8m $$pkgs
 
 test-decorators:
-	@$(call step,go test decorators)
+	@$(call step,go test -race decorators)
 	if [ -d decorators ]; then
-		$(GO) test -count=1 -timeout=5m ./decorators/...
+		$(GO) test -race -count=1 -timeout=5m ./decorators/...
 	else
 		echo "no ./decorators yet: skipped"
 	fi
