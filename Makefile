@@ -173,7 +173,7 @@ test-decorators:
 	if [ -d decorators ]; then
 		$(GO) test -race -count=1 -timeout=5m ./decorators/...
 	else
-		echo "no ./decorators yet: skipped"
+		echo "no ./decorators: skipped"
 	fi
 
 fuzz:
@@ -222,8 +222,7 @@ cross:
 bench: deps
 	@$(call step,bench)
 	if [ ! -d pgginkgo/bench ]; then
-		echo "make bench: ./pgginkgo/bench does not exist yet: there is no benchmark to run." >&2
-		echo "Add the benchmark package at pgginkgo/bench (go test -bench), then run make bench again." >&2
+		echo "make bench: ./pgginkgo/bench is missing: there is no benchmark to run." >&2
 		exit 2
 	fi
 	$(as_nobody_fn)

@@ -32,7 +32,8 @@ import (
 // On an Ordered container, the container's specs share one database, in
 // order. Every node of a spec (BeforeEach, JustBeforeEach, It, AfterEach,
 // DeferCleanup) sees the same database through pgginkgo.DB(ctx), and each
-// FlakeAttempts or MustPassRepeatedly attempt gets a fresh one.
+// FlakeAttempts or MustPassRepeatedly attempt gets a fresh one (outside
+// Ordered containers, whose specs share one).
 //
 // After the spec, the database is reset to its template's state in the
 // background, or dropped and replaced when the spec changed the schema. A

@@ -2,9 +2,10 @@ package envscope
 
 import "errors"
 
-// The errors below are the ones callers branch on. Each error envscope
-// returns wraps one of them (or a context error) and adds which scope or
-// change was at fault and what to do about it, so test with [errors.Is]:
+// The errors below are the ones callers branch on. Errors envscope returns
+// wrap one of them, a context error, or the operating system's error when
+// setting a variable fails, and add which scope or change was at fault and
+// what to do about it, so test with [errors.Is]:
 //
 //	if errors.Is(err, envscope.ErrOutOfOrder) { ... }
 var (

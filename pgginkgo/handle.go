@@ -14,27 +14,28 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
-// HandleFormat is the version of the Handle's JSON encoding. Every process of
-// a suite must use the same pgginkgo version; the format catches the case
-// where they do not.
+// HandleFormat is the version of the Handle's JSON encoding. A process that
+// receives a Handle of another format refuses it with a clear error.
 const HandleFormat = 1
 
 // Handle describes a running cluster as plain data: safe to copy, encode and
 // send to other processes. It holds no secret: clients read the password
 // from PassFile, a 0600 file only the test's account can read.
 type Handle struct {
-	Format    int               `json:"format"`
-	Host      string            `json:"host"`
-	Port      int               `json:"port"`
-	SocketDir string            `json:"socketDir"`
-	User      string            `json:"user"`
-	PassFile  string            `json:"passFile"`
-	Version   string            `json:"version"`
-	Database  string            `json:"database"`
+	Format    int               `json:"format"`              // HandleFormat at encoding time
+	Host      string            `json:"host"`                // always 127.0.0.1
+	Port      int               `json:"port"`                // TCP port
+	SocketDir string            `json:"socketDir"`           // the private unix-socket directory
+	User      string            `json:"user"`                // the superuser
+	PassFile  string            `json:"passFile"`            // 0600 libpq passfile with the password
+	Version   string            `json:"version"`             // server version, e.g. "15.18"
+	Database  string            `json:"database"`            // the default database, "postgres"
 	Templates map[string]string `json:"templates,omitempty"` // template name → database name
 	// DefaultTemplate is the template FreshDatabase uses when none is named.
-	DefaultTemplate string            `json:"defaultTemplate,omitempty"`
-	Env             map[string]string `json:"env"`
+	DefaultTemplate string `json:"defaultTemplate,omitempty"`
+	// Env is what every process exports: PGHOST, PGPORT, PGUSER,
+	// PGDATABASE, PGPASSFILE and PGSSLMODE.
+	Env map[string]string `json:"env"`
 }
 
 // ErrHandleFormat reports a Handle encoded by a different pgginkgo version.

@@ -16,8 +16,8 @@ import (
 // the built-in ones; a migration tool plugs in by implementing it.
 type Migrator interface {
 	// Fingerprint identifies what Migrate applies: equal fingerprints
-	// promise an equal schema, and a changed fingerprint builds a new
-	// template instead of reusing the old one.
+	// promise an equal schema. It is part of the template database's name,
+	// so two different schemas never share one.
 	Fingerprint(ctx context.Context) (string, error)
 	// Migrate applies the schema over conn, a superuser connection to the
 	// template database being built. It runs once per run, on process 1.
@@ -30,7 +30,7 @@ type Migrator interface {
 func SQLDir(fsys fs.FS) Migrator { return template.SQLFiles(fsys) }
 
 // MigrateFunc turns a Go function into a Migrator. version stands for the
-// function's content in the template's name: change it when fn changes.
+// function's content in the template database's name.
 func MigrateFunc(version string, fn func(ctx context.Context, conn *pgx.Conn) error) Migrator {
 	return template.Func(version, fn)
 }
@@ -41,9 +41,9 @@ func MigrateFunc(version string, fn func(ctx context.Context, conn *pgx.Conn) er
 //	var _ = pgginkgo.Suite(pgginkgo.Migrations(os.DirFS("../migrations")))
 func Migrations(fsys fs.FS) Option { return Template(DefaultTemplate, SQLDir(fsys)) }
 
-// DefaultTemplate names the template a FreshDatabase uses when no template
-// is named: the first one the suite defines, or an empty one called
-// "default" when the suite defines none.
+// DefaultTemplate is the name Migrations gives its template, and the name
+// of the empty template a suite that defines none gets. FreshDatabase
+// without a template name uses the first template the suite defines.
 const DefaultTemplate = "default"
 
 // Template defines a named template built once per run, on process 1, from
@@ -77,8 +77,9 @@ func Template(name string, sources ...Migrator) Option {
 	}
 }
 
-// Prefetch sets how many databases per template each process keeps ready
-// and connected. Default: two per core, at least 2, at most 8.
+// Prefetch sets how many databases per template each process owns: ready
+// and connected, in use, or being recycled. Default: two per core, at least
+// 2, at most 8.
 func Prefetch(n int) Option {
 	return func(c *config) {
 		if n < 1 {

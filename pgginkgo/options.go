@@ -158,8 +158,8 @@ func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 // StartTimeout bounds how long PostgreSQL may take to accept connections.
 func StartTimeout(d time.Duration) Option { return func(c *config) { c.startTimeout = d } }
 
-// WithoutEnv keeps Start from pointing PGHOST, PGPORT, PGUSER, PGDATABASE and
-// PGPASSFILE at the cluster.
+// WithoutEnv keeps Start from pointing PGHOST, PGPORT, PGUSER, PGDATABASE,
+// PGPASSFILE and PGSSLMODE at the cluster.
 func WithoutEnv() Option { return func(c *config) { c.exportEnv = false } }
 
 // RepositoryURL sets the Maven repository embedded-postgres downloads

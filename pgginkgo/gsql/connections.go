@@ -16,12 +16,12 @@ import (
 // shows it. HaveOpenConnections passes it to ignoring matchers, so a
 // HaveField("State", "idle") works as a filter too.
 type Connection struct {
-	PID             int
-	User            string
-	ApplicationName string
+	PID             int    // the backend's process id
+	User            string // the role it is connected as
+	ApplicationName string // what the client set as application_name
 	// State is "active", "idle", "idle in transaction" and so on.
 	State        string
-	BackendStart time.Time
+	BackendStart time.Time // when the backend started; with PID, identifies it
 	// Query is the statement running now or, when idle, the last one.
 	Query string
 }

@@ -31,6 +31,7 @@ import (
 //
 // Your own test fixtures can implement it too.
 type PoolProvider interface {
+	// Pool returns the pool the matchers query through.
 	Pool() *pgxpool.Pool
 }
 

@@ -26,9 +26,11 @@ var defaultTimeout atomic.Int64
 // Connections. It returns the previous value so a suite can restore it. The
 // default is 5 seconds; d <= 0 restores it.
 //
-//	var _ = BeforeSuite(func() {
+//	func TestApp(t *testing.T) {
 //		gsql.SetDefaultTimeout(20 * time.Second) // slow CI machines
-//	})
+//		RegisterFailHandler(Fail)
+//		RunSpecs(t, "App")
+//	}
 func SetDefaultTimeout(d time.Duration) (previous time.Duration) {
 	previous = DefaultTimeout()
 	defaultTimeout.Store(int64(max(d, 0)))

@@ -13,7 +13,7 @@ import (
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/template"
 )
 
-// benchSchema is the benchmark schema: 20 tables with primary keys,
+// benchSchema is the benchmark schema: 20 tables with primary keys,
 // a foreign key chain (t02 → t01, t03 → t02, …), secondary indexes, and
 // t01 seeded with 1000 rows.
 func benchSchema() template.Migrator {
