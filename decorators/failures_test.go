@@ -145,6 +145,15 @@ var _ = Describe("a failing suite", Serial, func() {
 			Expect(run.spec("uses a known template").State).To(Equal(types.SpecStatePassed))
 		}, SpecTimeout(3*time.Minute))
 
+		It("a template the pool cannot clone: the error reaches the spec, no hang", func(ctx SpecContext) {
+			run := runFixture(ctx, "brokenpool", 1)
+			spec := run.spec("asks for a template that is gone")
+			Expect(spec.State).To(Equal(types.SpecStateFailed))
+			Expect(spec.Failure.Message).To(ContainSubstring(`pgginkgo: preparing a database from template "seeded": cloning`))
+			Expect(spec.Failure.Message).To(ContainSubstring("does not exist"))
+			Expect(spec.RunTime).To(BeNumerically("<", 10*time.Second), "a broken pool fails the spec at once")
+		}, SpecTimeout(3*time.Minute))
+
 		It("a migration with an SQL error: file, line:column and the statement", func(ctx SpecContext) {
 			run := runFixture(ctx, "badsql", 2)
 			Expect(run.clustersStarted()).To(HaveLen(1), "the cluster started, then was stopped")
