@@ -1,0 +1,129 @@
+//go:build !windows
+
+package agent
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCopyTreeKeepsModesAndLinks(t *testing.T) {
+	src := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(src, "base", "1"), 0o700))
+	must(t, os.WriteFile(filepath.Join(src, "base", "1", "1259"), []byte("relation"), 0o600))
+	must(t, os.WriteFile(filepath.Join(src, "PG_VERSION"), []byte("15\n"), 0o640))
+	must(t, os.Symlink("base/1/1259", filepath.Join(src, "link")))
+
+	dst := filepath.Join(t.TempDir(), "data")
+	must(t, copyTree(src, dst))
+
+	for path, want := range map[string]os.FileMode{"base": 0o700, "base/1/1259": 0o600, "PG_VERSION": 0o640} {
+		st, err := os.Stat(filepath.Join(dst, path))
+		must(t, err)
+		if st.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", path, st.Mode().Perm(), want)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "base", "1", "1259")); string(b) != "relation" {
+		t.Errorf("content not copied: %q", b)
+	}
+	if l, err := os.Readlink(filepath.Join(dst, "link")); err != nil || l != "base/1/1259" {
+		t.Errorf("symlink: %q, %v", l, err)
+	}
+	// The cache must never be shared with a cluster: a copy, not a link.
+	must(t, os.WriteFile(filepath.Join(dst, "PG_VERSION"), []byte("changed"), 0o640))
+	if b, _ := os.ReadFile(filepath.Join(src, "PG_VERSION")); string(b) != "15\n" {
+		t.Errorf("writing the copy changed the source: %q", b)
+	}
+}
+
+func TestSweepRemovesDeadClustersOnly(t *testing.T) {
+	base := t.TempDir()
+	dead := filepath.Join(base, "c-dead")
+	alive := filepath.Join(base, "c-alive")
+	young := filepath.Join(base, "c-young") // created, lock not yet taken
+	other := filepath.Join(base, "not-a-cluster")
+	for _, d := range []string{dead, alive, young, other} {
+		must(t, os.MkdirAll(filepath.Join(d, "data"), 0o700))
+	}
+	must(t, os.WriteFile(filepath.Join(dead, "lock"), nil, 0o600))
+	lock, err := lockFile(filepath.Join(alive, "lock"), true)
+	must(t, err)
+	defer lock.Close()
+
+	var buf bytes.Buffer
+	removed := sweep(base, &out{w: &buf})
+
+	if removed != 1 {
+		t.Errorf("removed %d clusters, want 1", removed)
+	}
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Errorf("dead cluster still there: %v", err)
+	}
+	for _, d := range []string{alive, young, other} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s was removed: %v", d, err)
+		}
+	}
+	var m Message
+	must(t, json.Unmarshal(bytes.TrimSpace(buf.Bytes()), &m))
+	if m.Type != "log" || !strings.Contains(m.Msg, "removed stale cluster") || m.Attrs["dir"] != dead {
+		t.Errorf("sweep log: %+v", m)
+	}
+}
+
+func TestLockFileIsExclusive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lock")
+	first, err := lockFile(path, true)
+	must(t, err)
+	if _, err := lockFile(path, false); err != errLocked {
+		t.Fatalf("second lock: %v, want errLocked", err)
+	}
+	first.Close()
+	again, err := lockFile(path, false)
+	must(t, err)
+	again.Close()
+}
+
+func TestCacheKeyChangesWithInputs(t *testing.T) {
+	base := Config{BinDir: "/usr/lib/postgresql/15/bin", Version: "15.18", User: "postgres", Locale: "C", Encoding: "UTF8"}
+	keys := map[string]bool{CacheKey(base): true}
+	for _, c := range []Config{
+		{BinDir: "/opt/pg/bin", Version: "15.18", User: "postgres", Locale: "C", Encoding: "UTF8"},
+		{BinDir: base.BinDir, Version: "15.17", User: "postgres", Locale: "C", Encoding: "UTF8"},
+		{BinDir: base.BinDir, Version: "15.18", User: "admin", Locale: "C", Encoding: "UTF8"},
+		{BinDir: base.BinDir, Version: "15.18", User: "postgres", Locale: "C.UTF-8", Encoding: "UTF8"},
+		{BinDir: base.BinDir, Version: "15.18", User: "postgres", Locale: "C", Encoding: "LATIN1"},
+	} {
+		keys[CacheKey(c)] = true
+	}
+	if len(keys) != 6 {
+		t.Errorf("cache keys collide: %v", keys)
+	}
+	if k := CacheKey(base); !strings.HasPrefix(k, "pg15.18-") {
+		t.Errorf("key %q does not name the version", k)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMainReportsAnUnreadableConfig(t *testing.T) {
+	var buf bytes.Buffer
+	if code := Main(strings.NewReader("not json\n"), &buf); code != 2 {
+		t.Errorf("exit code %d, want 2", code)
+	}
+	var m Message
+	must(t, json.Unmarshal(bytes.TrimSpace(buf.Bytes()), &m))
+	if m.Type != "error" || !strings.HasPrefix(m.Error, "agent: decoding config:") {
+		t.Errorf("message %+v", m)
+	}
+}
