@@ -77,22 +77,21 @@ func checkLeaks(ctx context.Context, b *binding, fail bool) string {
 	}
 	msg := fmt.Sprintf("the spec left %d connection(s) open to its database %s:\n%s\nClose them before the spec ends (rows.Close, conn.Close, Release), or pass pgginkgo.TerminateLeakedConnections() / decorators.TerminateLeaks() to terminate them instead.",
 		len(leaks), b.db.name, strings.Join(lines, "\n"))
+	// Terminated in every case, so that the database can be recycled.
+	for _, l := range leaks {
+		_, _ = procPools.admin.Exec(ctx, "SELECT pg_catalog.pg_terminate_backend($1)", l.pid)
+	}
 	if policy == TerminateLeaks || !fail {
-		for _, l := range leaks {
-			_, _ = procPools.admin.Exec(ctx, "SELECT pg_catalog.pg_terminate_backend($1)", l.pid)
-		}
 		procPools.log.Info("terminated leaked connections", "database", b.db.name, "connections", strings.Join(lines, "; "))
 		return ""
-	}
-	for _, l := range leaks {
-		// Terminate anyway so the database can be recycled; the spec fails.
-		_, _ = procPools.admin.Exec(ctx, "SELECT pg_catalog.pg_terminate_backend($1)", l.pid)
 	}
 	return msg
 }
 
 // otherSessions lists the sessions on database name other than ours and the
-// querying one.
+// querying one. It queries over the admin pool rather than through
+// gsql.Connections, which borrows a connection of the spec's own pool: a spec
+// that leaked every connection of that pool would make the check wait.
 func otherSessions(ctx context.Context, name string, ours map[int32]bool) ([]leak, error) {
 	rows, err := procPools.admin.Query(ctx, `SELECT pid, coalesce(application_name, ''), coalesce(state, ''), coalesce(query, '')
 		FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid() ORDER BY pid`, name)

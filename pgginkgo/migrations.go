@@ -2,7 +2,6 @@ package pgginkgo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -132,8 +131,8 @@ func buildTemplates(ctx context.Context, cfg *config, h *Handle, log *slog.Logge
 // checkTemplates validates options and reads every migration source's
 // fingerprint, without touching a server.
 func checkTemplates(ctx context.Context, cfg *config) error {
-	if err := errors.Join(cfg.errs...); err != nil {
-		return fmt.Errorf("pgginkgo: invalid option: %w", err)
+	if err := cfg.validate(); err != nil {
+		return err
 	}
 	for _, t := range cfg.templates {
 		for i, src := range t.Sources {

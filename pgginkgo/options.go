@@ -2,6 +2,7 @@ package pgginkgo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -60,6 +61,23 @@ func DefaultSettings() map[string]string {
 		"password_encryption": "scram-sha-256",
 		"jit":                 "off", // JIT compilation costs more than it saves on test-sized queries
 	}
+}
+
+// newConfig applies opts over the defaults.
+func newConfig(opts []Option) *config {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(cfg)
+	}
+	return cfg
+}
+
+// validate reports every invalid option at once.
+func (c *config) validate() error {
+	if err := errors.Join(c.errs...); err != nil {
+		return fmt.Errorf("pgginkgo: invalid option: %w", err)
+	}
+	return nil
 }
 
 func defaultConfig() *config {

@@ -1,7 +1,5 @@
 package pgginkgo
 
-import "sort"
-
 // KeepPolicy decides whether a spec's database survives the spec, for
 // post-mortem inspection with psql.
 type KeepPolicy int
@@ -25,5 +23,3 @@ const (
 	// TerminateLeaks terminates leaked connections without failing the spec.
 	TerminateLeaks
 )
-
-func sortStrings(s []string) { sort.Strings(s) }

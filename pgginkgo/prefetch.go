@@ -30,7 +30,6 @@ type prefetch struct {
 	log      *slog.Logger
 	ctx      context.Context
 	cancel   context.CancelFunc
-	done     chan struct{}
 	ready    chan *Database
 	returned chan *Database
 	errs     chan error
@@ -55,19 +54,11 @@ type statsRec struct {
 	s  Stats
 }
 
-func (r *statsRec) add(kind string, d time.Duration) {
+// add appends d to list, one of r.s's slices, under r's lock.
+func (r *statsRec) add(list *[]time.Duration, d time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	switch kind {
-	case "acquire":
-		r.s.Acquires = append(r.s.Acquires, d)
-	case "recycle":
-		r.s.Recycles = append(r.s.Recycles, d)
-	case "replace":
-		r.s.Replaces = append(r.s.Replaces, d)
-	case "clone":
-		r.s.Clones = append(r.s.Clones, d)
-	}
+	*list = append(*list, d)
 }
 
 func (r *statsRec) cause(c string) {
@@ -164,7 +155,7 @@ func poolFor(name string) (*prefetch, error) {
 	procPools.mu.Lock()
 	defer procPools.mu.Unlock()
 	if procPools.pools == nil {
-		return nil, errors.New("pgginkgo: no cluster in this process: add `var _ = pgginkgo.Suite()` to the suite (next to RunSpecs) so that SynchronizedBeforeSuite starts one")
+		return nil, errors.New("decorators.FreshDatabase needs the suite setup: add `var _ = pgginkgo.Suite()` to the suite, next to RunSpecs, so that a cluster is started before the specs run")
 	}
 	if name == "" {
 		name = procPools.h.DefaultTemplate
@@ -185,7 +176,7 @@ func poolFor(name string) (*prefetch, error) {
 	p := &prefetch{
 		h: procPools.h, name: name, tmplDB: tmplDB, size: procPools.cfg.prefetch,
 		admin: procPools.adm, log: procPools.log, ctx: ctx, cancel: cancel,
-		done: make(chan struct{}), ready: make(chan *Database, procPools.cfg.prefetch),
+		ready:    make(chan *Database, procPools.cfg.prefetch),
 		returned: make(chan *Database, 64), errs: make(chan error, 1), stats: &procPools.stats,
 	}
 	procPools.pools[name] = p
@@ -264,10 +255,6 @@ func (p *prefetch) start() {
 	for range workers {
 		go p.run()
 	}
-	go func() {
-		p.wg.Wait()
-		close(p.done)
-	}()
 }
 
 func (p *prefetch) run() {
@@ -342,7 +329,7 @@ func (p *prefetch) fill() {
 		}
 		return
 	}
-	p.stats.add("clone", time.Since(began))
+	p.stats.add(&p.stats.s.Clones, time.Since(began))
 	select {
 	case p.ready <- db:
 	case <-p.ctx.Done():
@@ -357,11 +344,11 @@ func (p *prefetch) create() (*Database, error) {
 	if err := p.admin.Clone(p.ctx, p.tmplDB, name); err != nil {
 		return nil, fmt.Errorf("pgginkgo: preparing a database from template %q: %w", p.name, err)
 	}
-	pc, err := pgxpool.ParseConfig(p.h.URL(name))
+	url := p.h.URL(name)
+	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, err
 	}
-	pc.MinConns = 0
 	pool, err := pgxpool.NewWithConfig(p.ctx, pc)
 	if err == nil {
 		err = pool.Ping(p.ctx)
@@ -373,7 +360,7 @@ func (p *prefetch) create() (*Database, error) {
 		_ = p.admin.Drop(context.WithoutCancel(p.ctx), name)
 		return nil, fmt.Errorf("pgginkgo: connecting to new database %s: %w", name, err)
 	}
-	return &Database{name: name, template: p.name, url: p.h.URL(name), pool: pool}, nil
+	return &Database{name: name, template: p.name, url: url, pool: pool}, nil
 }
 
 // recycle resets a used database to its template's state, or replaces it.
@@ -382,7 +369,7 @@ func (p *prefetch) recycle(db *Database) {
 	db.closeSQL()
 	rep, err := p.reset(db)
 	if err == nil && rep.Outcome == recycle.Recycled {
-		p.stats.add("recycle", time.Since(began))
+		p.stats.add(&p.stats.s.Recycles, time.Since(began))
 		select {
 		case p.ready <- db:
 		case <-p.ctx.Done():
@@ -407,7 +394,7 @@ func (p *prefetch) recycle(db *Database) {
 	p.unreserve()
 	if p.ctx.Err() == nil && p.reserve() {
 		p.fill()
-		p.stats.add("replace", time.Since(began))
+		p.stats.add(&p.stats.s.Replaces, time.Since(began))
 	}
 }
 
@@ -454,7 +441,7 @@ func (p *prefetch) dispose(db *Database) {
 
 func (p *prefetch) stop() {
 	p.cancel()
-	<-p.done
+	p.wg.Wait()
 	for {
 		select {
 		case db := <-p.ready:

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/onsi/ginkgo/v2"
 )
 
@@ -28,7 +29,6 @@ type binding struct {
 // only writers.
 var specs struct {
 	active *binding
-	kept   []string
 }
 
 // DatabaseOption configures FreshDatabase.
@@ -101,9 +101,6 @@ func bind(ctx context.Context, id int64, o databaseOptions) *binding {
 	if b != nil && !b.released {
 		release(b) // the previous Ordered container has finished
 	}
-	if procPools.h == nil {
-		ginkgo.Fail("decorators.FreshDatabase needs the suite setup: add `var _ = pgginkgo.Suite()` to the suite, next to RunSpecs, so that a cluster is started before the specs run")
-	}
 	p, err := poolFor(o.template)
 	if err != nil {
 		ginkgo.Fail(err.Error())
@@ -113,7 +110,7 @@ func bind(ctx context.Context, id int64, o databaseOptions) *binding {
 	if err != nil {
 		ginkgo.Fail(err.Error())
 	}
-	procPools.stats.add("acquire", time.Since(began))
+	procPools.stats.add(&procPools.stats.s.Acquires, time.Since(began))
 	b = &binding{key: key, db: db, pool: p, opts: o, ordered: ordered, lastSpec: spec}
 	specs.active = b
 	if ordered {
@@ -204,15 +201,12 @@ func keep(b *binding) {
 	spec := ginkgo.CurrentSpecReport().FullText()
 	comment := fmt.Sprintf("pgginkgo kept (%s): %s", why, spec)
 	_, err := procPools.admin.Exec(context.Background(), fmt.Sprintf("COMMENT ON DATABASE %s IS %s",
-		quoteIdent(b.db.name), quoteLiteral(comment)))
+		pgx.Identifier{b.db.name}.Sanitize(), quoteLiteral(comment)))
 	if err != nil {
 		procPools.log.Warn("marking a kept database failed", "database", b.db.name, "error", err)
 	}
-	specs.kept = append(specs.kept, b.db.name)
 	procPools.log.Info("database kept", "database", b.db.name, "psql", b.db.PsqlCommand())
 	b.pool.forget(b.db)
 }
-
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }

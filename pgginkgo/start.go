@@ -2,12 +2,13 @@ package pgginkgo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
 
@@ -25,17 +26,20 @@ import (
 // Inside a Ginkgo suite, use Suite instead: it calls Start on process 1 and
 // hands the Handle to the others.
 func Start(ctx context.Context, opts ...Option) (*Guard, *Handle, error) {
-	began := time.Now()
-	cfg := defaultConfig()
-	for _, o := range opts {
-		o(cfg)
-	}
+	cfg := newConfig(opts)
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
+	return start(ctx, cfg)
+}
+
+// start is Start on an already built config, which Suite shares with its
+// other steps.
+func start(ctx context.Context, cfg *config) (*Guard, *Handle, error) {
+	began := time.Now()
 	log := cfg.logger.With("component", "pgginkgo")
-	if err := errors.Join(cfg.errs...); err != nil {
-		return nil, nil, fmt.Errorf("pgginkgo: invalid option: %w", err)
+	if err := cfg.validate(); err != nil {
+		return nil, nil, err
 	}
 	acct, err := account(cfg)
 	if err != nil {
@@ -96,11 +100,10 @@ func Start(ctx context.Context, opts ...Option) (*Guard, *Handle, error) {
 		return nil, nil, fmt.Errorf("pgginkgo: generating the password: %w", err)
 	}
 	acfg := agent.Config{
-		BinDir: res.BinDir, BinRoot: res.Root, Version: res.Version, Major: res.Major,
+		BinDir: res.BinDir, BinRoot: res.Root, Version: res.Version,
 		CacheDir: agentCache, BaseDir: base, User: cfg.superuser, Verifier: verifier,
 		Locale: cfg.locale, Encoding: cfg.encoding, Port: cfg.port, Settings: cfg.settings,
-		StartLimit: cfg.startTimeout, ClientUID: os.Geteuid(), ParentPID: os.Getpid(),
-		Debug: log.Enabled(ctx, slog.LevelDebug),
+		StartLimit: cfg.startTimeout, ParentPID: os.Getpid(),
 	}
 	log.Debug("starting cluster", "settings", cfg.settings, "cacheDir", agentCache, "runtimeDir", base,
 		"superuser", cfg.superuser, "locale", cfg.locale, "encoding", cfg.encoding, "password", "[redacted]")
@@ -149,13 +152,8 @@ func Start(ctx context.Context, opts ...Option) (*Guard, *Handle, error) {
 
 // EnvChanges returns the envscope changes that point PG* clients at h.
 func EnvChanges(h *Handle) []envscope.Change {
-	keys := make([]string, 0, len(h.Env))
-	for k := range h.Env {
-		keys = append(keys, k)
-	}
-	sortStrings(keys)
-	out := make([]envscope.Change, 0, len(keys))
-	for _, k := range keys {
+	out := make([]envscope.Change, 0, len(h.Env))
+	for _, k := range slices.Sorted(maps.Keys(h.Env)) {
 		out = append(out, envscope.Set(k, h.Env[k]))
 	}
 	return out

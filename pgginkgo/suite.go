@@ -18,8 +18,6 @@ var suiteState struct {
 	guard  *Guard          // process 1 only
 	handle *Handle         // every process, after SynchronizedBeforeSuite
 	scope  *envscope.Scope // the PG* variables of this process
-	logger *slog.Logger
-	cfg    *config
 }
 
 // Suite registers the nodes that give a Ginkgo suite its cluster, and is
@@ -33,14 +31,15 @@ var suiteState struct {
 // closes its clients and process 1 then stops the cluster. It works with
 // ginkgo -p, -procs=N and plain go test.
 func Suite(opts ...Option) bool {
+	cfg := suiteConfig(opts)
+	log := cfg.logger
 	ginkgo.SynchronizedBeforeSuite(func(ctx ginkgo.SpecContext) []byte {
-		cfg, log := suiteConfig(opts)
 		// Read the migrations before booting anything, so that a missing
 		// directory fails in milliseconds and starts nothing.
 		if err := checkTemplates(ctx, cfg); err != nil {
 			ginkgo.Fail(err.Error())
 		}
-		g, h, err := Start(ctx, append(opts, Logger(log))...)
+		g, h, err := start(ctx, cfg)
 		if err != nil {
 			ginkgo.Fail(err.Error())
 		}
@@ -60,12 +59,11 @@ func Suite(opts ...Option) bool {
 		}
 		return data
 	}, func(ctx ginkgo.SpecContext, data []byte) {
-		cfg, log := suiteConfig(opts)
 		h, err := DecodeHandle(data)
 		if err != nil {
 			ginkgo.Fail(err.Error())
 		}
-		suiteState.handle, suiteState.logger, suiteState.cfg = h, log, cfg
+		suiteState.handle = h
 		if g := suiteState.guard; g != nil {
 			suiteState.scope = g.EnvScope() // process 1 exported them in Start
 		} else if cfg.exportEnv {
@@ -87,7 +85,7 @@ func Suite(opts ...Option) bool {
 	})
 
 	ginkgo.SynchronizedAfterSuite(func(ctx ginkgo.SpecContext) {
-		if cfg := suiteState.cfg; cfg != nil && suiteState.handle != nil {
+		if suiteState.handle != nil {
 			for _, fn := range cfg.beforeStop {
 				if err := fn(ctx, suiteState.handle); err != nil {
 					ginkgo.Fail(fmt.Sprintf("pgginkgo.BeforeStop: %v", err))
@@ -118,16 +116,14 @@ func Suite(opts ...Option) bool {
 // nil before SynchronizedBeforeSuite has run.
 func Cluster() *Handle { return suiteState.handle }
 
-func suiteConfig(opts []Option) (*config, *slog.Logger) {
-	cfg := defaultConfig()
-	for _, o := range opts {
-		o(cfg)
+// suiteConfig builds the config once, when the suite's tree is built; its
+// logger writes to GinkgoWriter unless the user gave one.
+func suiteConfig(opts []Option) *config {
+	cfg := newConfig(opts)
+	if cfg.logger == nil {
+		cfg.logger = slog.New(slog.NewTextHandler(ginkgo.GinkgoWriter, &slog.HandlerOptions{Level: logLevel()}))
 	}
-	log := cfg.logger
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(ginkgo.GinkgoWriter, &slog.HandlerOptions{Level: logLevel()}))
-	}
-	return cfg, log
+	return cfg
 }
 
 // logLevel reads PGGINKGO_LOG_LEVEL (debug, info, warn, error); info by

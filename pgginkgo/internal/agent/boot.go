@@ -165,9 +165,6 @@ func (c *cluster) launch(ctx context.Context, cfg Config, port int) error {
 
 func postgresEnv(cfg Config) []string {
 	env := []string{"PATH=" + os.Getenv("PATH"), "LC_ALL=C"}
-	if cfg.TZDir != "" {
-		env = append(env, "TZDIR="+cfg.TZDir)
-	}
 	if tz, ok := os.LookupEnv("TZ"); ok {
 		env = append(env, "TZ="+tz)
 	}

@@ -22,8 +22,7 @@ const Marker = "PGGINKGO_AGENT"
 type Config struct {
 	BinDir     string            `json:"binDir"`
 	BinRoot    string            `json:"binRoot"`
-	Version    string            `json:"version"` // full server version, e.g. "15.18"
-	Major      int               `json:"major"`
+	Version    string            `json:"version"`  // full server version, e.g. "15.18"
 	CacheDir   string            `json:"cacheDir"` // initdb cache root, owned by the agent's uid
 	BaseDir    string            `json:"baseDir"`  // where cluster directories live, owned by the agent's uid
 	User       string            `json:"user"`
@@ -33,10 +32,7 @@ type Config struct {
 	Port       int               `json:"port"` // 0 picks a free one
 	Settings   map[string]string `json:"settings"`
 	StartLimit time.Duration     `json:"startLimit"`
-	ClientUID  int               `json:"clientUid"` // uid that will own the passfile
 	ParentPID  int               `json:"parentPid"`
-	TZDir      string            `json:"tzDir,omitempty"`
-	Debug      bool              `json:"debug"`
 }
 
 // Message is one line the agent writes to its stdout.
