@@ -115,7 +115,10 @@ var ginkgoCLI = func() func() string {
 			return path
 		}
 		if p := os.Getenv("GINKGO_CLI"); p != "" {
-			path = p
+			// Absolute: some tests run it from another directory.
+			abs, err := filepath.Abs(p)
+			Expect(err).NotTo(HaveOccurred())
+			path = abs
 			return path
 		}
 		dir, err := os.MkdirTemp("", "pgginkgo-cli-")

@@ -33,6 +33,11 @@ type Handle struct {
 	Templates map[string]string `json:"templates,omitempty"` // template name → database name
 	// DefaultTemplate is the template FreshDatabase uses when none is named.
 	DefaultTemplate string `json:"defaultTemplate,omitempty"`
+	// Ready lists, per template, databases cloned before the run started
+	// (in the migrated image) that the processes of the run share out.
+	Ready map[string][]string `json:"ready,omitempty"`
+	// Image is the key of the migrated image the cluster holds, if any.
+	Image string `json:"image,omitempty"`
 	// Env is what every process exports: PGHOST, PGPORT, PGUSER,
 	// PGDATABASE, PGPASSFILE and PGSSLMODE.
 	Env map[string]string `json:"env"`

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -99,11 +100,11 @@ func TerminateLeakedConnections() Option { return func(c *config) { c.leakPolicy
 
 // buildTemplates runs on process 1 and records the template databases in
 // the Handle for every process.
-func buildTemplates(ctx context.Context, cfg *config, h *Handle, log *slog.Logger) error {
-	tmpls := cfg.templates
-	if len(tmpls) == 0 {
-		tmpls = []template.Template{{Name: DefaultTemplate}}
-	}
+//
+// With reuse (the cluster came from an image) it first looks the templates
+// up, and builds only when one is missing.
+func buildTemplates(ctx context.Context, cfg *config, h *Handle, reuse bool, log *slog.Logger) ([]template.Built, error) {
+	tmpls := suiteTemplates(cfg)
 	b := template.Builder{
 		Connect: func(ctx context.Context, db string) (*pgx.Conn, error) {
 			cc, err := h.ConnConfig(db)
@@ -116,16 +117,44 @@ func buildTemplates(ctx context.Context, cfg *config, h *Handle, log *slog.Logge
 	}
 	h.Templates = map[string]string{}
 	h.DefaultTemplate = tmpls[0].Name
+	if reuse {
+		// Booted from an image: the templates should all be there, and one
+		// query proves it without a build lock per template.
+		began := time.Now()
+		conn, err := b.Connect(ctx, "postgres")
+		if err != nil {
+			return nil, fmt.Errorf("pgginkgo: %w", err)
+		}
+		all, ok, err := b.Lookup(ctx, conn, tmpls)
+		conn.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("pgginkgo: looking up the image's templates: %w", err)
+		}
+		if ok {
+			for _, built := range all {
+				h.Templates[built.Name] = built.Database
+			}
+			log.Info("templates ready", "templates", len(all), "migrated", false, "took", time.Since(began).String())
+			return all, nil
+		}
+	}
+	var all []template.Built
 	for _, t := range tmpls {
+		began := time.Now()
 		built, err := b.Build(ctx, t)
 		if err != nil {
-			return fmt.Errorf("pgginkgo: building template %q: %w", t.Name, err)
+			return nil, fmt.Errorf("pgginkgo: building template %q: %w", t.Name, err)
 		}
 		h.Templates[t.Name] = built.Database
-		log.Info("template ready", "template", t.Name, "database", built.Database,
-			"tables", built.Tracking.Tables, "seedRows", built.Tracking.SeedRows)
+		if built.Reused {
+			log.Info("template ready", "template", t.Name, "database", built.Database, "migrated", false, "took", time.Since(began).String())
+		} else {
+			log.Info("template ready", "template", t.Name, "database", built.Database, "migrated", true,
+				"tables", built.Tracking.Tables, "seedRows", built.Tracking.SeedRows, "took", time.Since(began).String())
+		}
+		all = append(all, built)
 	}
-	return nil
+	return all, nil
 }
 
 // checkTemplates validates options and reads every migration source's

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/image"
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/template"
 )
 
@@ -44,6 +45,11 @@ type config struct {
 	leakPolicy LeakPolicy
 	afterStart []func(context.Context, *Handle) error
 	beforeStop []func(context.Context, *Handle) error
+
+	// the migrated image, used by Suite and Prepare
+	noImage     bool         // WithoutImage
+	imageLimits image.Limits // ImageCacheLimits
+	imageReady  int          // ready databases of the default template to keep in the image; 0: no image
 }
 
 // DefaultSettings are the server settings a test cluster starts with. They
@@ -214,4 +220,23 @@ func (c *config) defaultCacheDir() string {
 		return filepath.Join(d, "pgginkgo")
 	}
 	return filepath.Join(os.TempDir(), fmt.Sprintf("pgginkgo-cache-%d", os.Geteuid()))
+}
+
+// WithoutImage bypasses the migrated image: the run applies its
+// migrations in its own cluster, as PGGINKGO_IMAGE=off does. See
+// docs/users-guide.md, "The migrated image".
+func WithoutImage() Option { return func(c *config) { c.noImage = true } }
+
+// ImageCacheLimits bounds the image cache: at most maxImages images and
+// maxBytes bytes, the least recently used going first (defaults 5 and
+// 2 GiB; 0 keeps a default). An image a running suite uses is never
+// removed.
+func ImageCacheLimits(maxImages int, maxBytes int64) Option {
+	return func(c *config) {
+		if maxImages < 0 || maxBytes < 0 {
+			c.errs = append(c.errs, fmt.Errorf("ImageCacheLimits(%d, %d): limits cannot be negative; pass 0 to keep a default", maxImages, maxBytes))
+			return
+		}
+		c.imageLimits = image.Limits{MaxImages: maxImages, MaxBytes: maxBytes}
+	}
 }

@@ -35,9 +35,10 @@ type prefetch struct {
 	errs     chan error
 	stats    *statsRec
 
-	mu   sync.Mutex
-	live int // databases owned: ready, in use or being recycled
-	wg   sync.WaitGroup
+	mu    sync.Mutex
+	live  int // databases owned: ready, in use or being recycled
+	wg    sync.WaitGroup
+	begin sync.Once // starts the workers
 }
 
 // Stats counts the background work of this process's prefetch pools.
@@ -97,6 +98,7 @@ var procPools struct {
 	stats   statsRec
 	seq     int
 	process int
+	total   int // processes in the run
 }
 
 // ProcessStats reports how long this process's specs waited for their
@@ -121,6 +123,8 @@ func startProcessPools(ctx context.Context, cfg *config, h *Handle, log *slog.Lo
 	procPools.stats.s = Stats{}
 	procPools.stats.mu.Unlock()
 	procPools.process = ginkgo.GinkgoParallelProcess()
+	suiteCfg, _ := ginkgo.GinkgoConfiguration()
+	procPools.total = max(1, suiteCfg.ParallelTotal)
 	procPools.mu.Unlock()
 	// The default template is the one most specs use: start filling now.
 	if h.DefaultTemplate != "" {
@@ -180,8 +184,66 @@ func poolFor(name string) (*prefetch, error) {
 		returned: make(chan *Database, 64), errs: make(chan error, 1), stats: &procPools.stats,
 	}
 	procPools.pools[name] = p
-	p.start()
+	// Databases of the image come first: claimed and connected now, they
+	// let this process's first spec start without any CREATE DATABASE, so
+	// the workers wait for that first spec before filling the rest.
+	if claimed := claimReady(procPools.h.Ready[name], procPools.process, procPools.total); len(claimed) > 0 && p.seed(claimed) > 0 {
+		return p, nil
+	}
+	p.begin.Do(p.start)
 	return p, nil
+}
+
+// claimReady shares out a run's ready databases: process n of total takes
+// every total-th one, starting at the (n-1)-th, so processes never claim
+// the same one whatever -procs is.
+func claimReady(names []string, process, total int) []string {
+	if total < 1 || process < 1 {
+		return nil
+	}
+	var out []string
+	for i := process - 1; i < len(names); i += total {
+		out = append(out, names[i])
+	}
+	return out
+}
+
+// seed connects the claimed ready databases side by side and puts them in
+// the pool; it returns how many it could. One that fails to connect is
+// dropped and its slot filled later by a clone.
+func (p *prefetch) seed(names []string) int {
+	dbs := make([]*Database, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db, err := p.connect(name)
+			if err != nil {
+				p.log.Warn("a ready database of the image could not be used; a clone replaces it", "database", name, "error", err)
+				return
+			}
+			dbs[i] = db
+		}()
+	}
+	wg.Wait()
+	n := 0
+	for _, db := range dbs {
+		if db == nil {
+			continue
+		}
+		p.mu.Lock()
+		p.live++
+		p.mu.Unlock()
+		select {
+		case p.ready <- db:
+			n++
+		default: // more claimed than the pool holds
+			p.unreserve()
+			p.dispose(db)
+		}
+	}
+	return n
 }
 
 func nextDatabaseName(tmpl string) string {
@@ -213,6 +275,7 @@ func sanitize(s string) string {
 const acquireTimeout = 2 * time.Minute
 
 func (p *prefetch) acquire(ctx context.Context) (*Database, error) {
+	p.begin.Do(p.start)
 	// Take a ready database first, even if an earlier error is pending.
 	select {
 	case db := <-p.ready:
@@ -344,6 +407,12 @@ func (p *prefetch) create() (*Database, error) {
 	if err := p.admin.Clone(p.ctx, p.tmplDB, name); err != nil {
 		return nil, fmt.Errorf("pgginkgo: preparing a database from template %q: %w", p.name, err)
 	}
+	return p.connect(name)
+}
+
+// connect opens the pool of a database that exists, and drops the database
+// when that fails.
+func (p *prefetch) connect(name string) (*Database, error) {
 	url := p.h.URL(name)
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {

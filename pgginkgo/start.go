@@ -30,7 +30,28 @@ func Start(ctx context.Context, opts ...Option) (*Guard, *Handle, error) {
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
-	return start(ctx, cfg)
+	g, h, err := start(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := g.exportEnv(ctx, cfg); err != nil {
+		_ = g.Stop()
+		return nil, nil, err
+	}
+	return g, h, nil
+}
+
+// exportEnv points PG* variables at the cluster, unless WithoutEnv.
+func (g *Guard) exportEnv(ctx context.Context, cfg *config) error {
+	if !cfg.exportEnv {
+		return nil
+	}
+	scope, err := envscope.ApplyContext(ctx, EnvChanges(g.handle)...)
+	if err != nil {
+		return fmt.Errorf("pgginkgo: exporting PG* variables: %w", err)
+	}
+	g.scope = scope
+	return nil
 }
 
 // start is Start on an already built config, which Suite shares with its
@@ -105,6 +126,24 @@ func start(ctx context.Context, cfg *config) (*Guard, *Handle, error) {
 		Locale: cfg.locale, Encoding: cfg.encoding, Port: cfg.port, Settings: cfg.settings,
 		StartLimit: cfg.startTimeout, ParentPID: os.Getpid(),
 	}
+	if cfg.imageReady > 0 {
+		on, err := imageEnv()
+		if err != nil {
+			return nil, nil, fmt.Errorf("pgginkgo: %w", err)
+		}
+		if on && !cfg.noImage {
+			base, describe, err := imageKey(ctx, cfg, res)
+			if err != nil {
+				return nil, nil, err
+			}
+			acfg.Image = &agent.ImageRequest{
+				Store: filepath.Join(agentCache, "images"), Base: base, Ready: cfg.imageReady,
+				Limits: cfg.imageLimits, Describe: describe,
+			}
+		} else {
+			log.Info("migrated image bypassed: this run applies the migrations in its own cluster", "why", imageOffReason(cfg))
+		}
+	}
 	log.Debug("starting cluster", "settings", cfg.settings, "cacheDir", agentCache, "runtimeDir", base,
 		"superuser", cfg.superuser, "locale", cfg.locale, "encoding", cfg.encoding, "password", "[redacted]")
 	step = time.Now()
@@ -112,7 +151,7 @@ func start(ctx context.Context, cfg *config) (*Guard, *Handle, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("pgginkgo: starting PostgreSQL %s from %s: %w", res.Version, res.BinDir, err)
 	}
-	log.Info("cluster started", "port", ready.Port, "dir", ready.Dir, "warmCache", ready.CacheHit, "took", time.Since(step).String())
+	log.Info("cluster started", "port", ready.Port, "dir", ready.Dir, "warmCache", ready.CacheHit, "image", ready.Image, "took", time.Since(step).String())
 
 	g := &Guard{proc: proc, ready: ready, logger: log, bin: res}
 	fail := func(err error) (*Guard, *Handle, error) {
@@ -139,13 +178,6 @@ func start(ctx context.Context, cfg *config) (*Guard, *Handle, error) {
 		return fail(err)
 	}
 	log.Debug("password authentication verified", "took", time.Since(step).String())
-	if cfg.exportEnv {
-		scope, err := envscope.ApplyContext(ctx, EnvChanges(h)...)
-		if err != nil {
-			return fail(fmt.Errorf("exporting PG* variables: %w", err))
-		}
-		g.scope = scope
-	}
 	log.Info("cluster ready", "cluster", h.String(), "total", time.Since(began).String())
 	return g, h, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/onsi/ginkgo/v2"
 
 	"github.com/pgginkgo/pgginkgo/envscope"
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/agent"
 )
 
 // suiteState is the one piece of process-global state: Ginkgo runs one suite
@@ -39,6 +40,10 @@ func Suite(opts ...Option) bool {
 		if err := checkTemplates(ctx, cfg); err != nil {
 			ginkgo.Fail(err.Error())
 		}
+		// One ready database per process in the image, and at least two,
+		// so that `go test` and `ginkgo -p` on a small machine share one.
+		suiteCfg, _ := ginkgo.GinkgoConfiguration()
+		cfg.imageReady = max(2, suiteCfg.ParallelTotal)
 		g, h, err := start(ctx, cfg)
 		if err != nil {
 			ginkgo.Fail(err.Error())
@@ -50,7 +55,14 @@ func Suite(opts ...Option) bool {
 				_ = g.Stop()
 			}
 		})
-		if err := buildTemplates(ctx, cfg, h, log); err != nil {
+		built, err := buildTemplates(ctx, cfg, h, g.ready.Image == agent.ImageHit, log)
+		if err != nil {
+			ginkgo.Fail(err.Error())
+		}
+		if err := g.finishImage(ctx, cfg, h, built, log); err != nil {
+			ginkgo.Fail(err.Error())
+		}
+		if err := g.exportEnv(ctx, cfg); err != nil {
 			ginkgo.Fail(err.Error())
 		}
 		data, err := h.Encode()

@@ -30,6 +30,7 @@ type cluster struct {
 	exited                         chan struct{}
 	lock                           *os.File
 	cacheHit                       bool
+	img                            imageState
 }
 
 func boot(ctx context.Context, cfg Config, o *out) (*cluster, error) {
@@ -41,14 +42,7 @@ func boot(ctx context.Context, cfg Config, o *out) (*cluster, error) {
 	swept := sweep(cfg.BaseDir, o)
 	o.log("DEBUG", "swept stale clusters", map[string]any{"removed": swept, "took": time.Since(step).String()})
 
-	step = time.Now()
-	cached, hit, err := ensureCache(ctx, cfg, o)
-	if err != nil {
-		return nil, err
-	}
-	o.log("INFO", "initdb cache ready", map[string]any{"hit": hit, "dir": cached, "took": time.Since(step).String()})
-
-	c := &cluster{cacheHit: hit}
+	c := &cluster{}
 	suffix := make([]byte, 6)
 	_, _ = rand.Read(suffix)
 	c.dir = filepath.Join(cfg.BaseDir, "c-"+hex.EncodeToString(suffix))
@@ -60,11 +54,13 @@ func boot(ctx context.Context, cfg Config, o *out) (*cluster, error) {
 	}
 	fail := func(err error) (*cluster, error) {
 		c.shutdown()
+		c.img.release()
 		os.RemoveAll(c.dir)
 		return nil, err
 	}
 	// Holding this lock for our whole life tells a later sweep that the
 	// cluster is alive; the kernel drops it however we die.
+	var err error
 	if c.lock, err = lockFile(filepath.Join(c.dir, "lock"), true); err != nil {
 		return fail(fmt.Errorf("locking cluster directory: %w", err))
 	}
@@ -73,14 +69,28 @@ func boot(ctx context.Context, cfg Config, o *out) (*cluster, error) {
 	if err := os.Mkdir(c.sockDir, 0o700); err != nil {
 		return fail(fmt.Errorf("creating socket directory: %w", err))
 	}
-	step = time.Now()
-	if err := copyTree(cached, c.dataDir); err != nil {
-		return fail(fmt.Errorf("copying cached data directory into place: %w", err))
+	if cfg.Image != nil {
+		if err := c.fromImage(ctx, cfg, o); err != nil {
+			return fail(err)
+		}
 	}
-	o.log("DEBUG", "data directory copied", map[string]any{"took": time.Since(step).String()})
+	if c.img.state != ImageHit {
+		step = time.Now()
+		cached, hit, err := ensureCache(ctx, cfg, o)
+		if err != nil {
+			return fail(err)
+		}
+		c.cacheHit = hit
+		o.log("INFO", "initdb cache ready", map[string]any{"hit": hit, "dir": cached, "took": time.Since(step).String()})
+		step = time.Now()
+		if err := copyTree(cached, c.dataDir); err != nil {
+			return fail(fmt.Errorf("copying cached data directory into place: %w", err))
+		}
+		o.log("DEBUG", "data directory copied", map[string]any{"took": time.Since(step).String()})
+	}
 
 	step = time.Now()
-	if err := c.start(ctx, cfg, o); err != nil {
+	if err := c.start(ctx, cfg, o, 0); err != nil {
 		return fail(err)
 	}
 	o.log("INFO", "postgres ready", map[string]any{"port": c.port, "took": time.Since(step).String(), "total": time.Since(began).String()})
@@ -90,11 +100,16 @@ func boot(ctx context.Context, cfg Config, o *out) (*cluster, error) {
 // start launches the postmaster as our child and waits until it accepts
 // connections. A port picked as free can be taken by another suite before
 // postgres binds it, so a bind failure is retried on a new port.
-func (c *cluster) start(ctx context.Context, cfg Config, o *out) error {
+//
+// prefer, when not 0, is tried first: a restart after sealing an image keeps
+// the port the parent already handed out when it can.
+func (c *cluster) start(ctx context.Context, cfg Config, o *out, prefer int) error {
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		port := cfg.Port
-		if port == 0 {
+		if port == 0 && attempt == 0 && prefer != 0 {
+			port = prefer
+		} else if port == 0 {
 			p, err := freePort()
 			if err != nil {
 				return err
@@ -137,6 +152,11 @@ func (c *cluster) launch(ctx context.Context, cfg Config, port int) error {
 	args := []string{"-D", c.dataDir, "-p", strconv.Itoa(port)}
 	for k, v := range cfg.Settings {
 		args = append(args, "-c", k+"="+v)
+	}
+	if _, set := cfg.Settings["wal_recycle"]; !set {
+		// Recycled WAL segments would be kept, and copied with every
+		// image; a test cluster gains nothing from reusing them.
+		args = append(args, "-c", "wal_recycle=off")
 	}
 	args = append(args,
 		"-c", "listen_addresses=127.0.0.1",
@@ -239,21 +259,28 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 // shutdown stops the postmaster: fast shutdown first, then immediate, then
 // SIGKILL, so that a wedged server never keeps the suite alive.
 func (c *cluster) shutdown() error {
+	_, err := c.stopPostmaster()
+	return err
+}
+
+// stopPostmaster is shutdown that also says whether the fast shutdown
+// worked, which is what leaves a data directory clean enough to copy.
+func (c *cluster) stopPostmaster() (clean bool, err error) {
 	if c.cmd == nil || c.cmd.Process == nil {
-		return nil
+		return true, nil
 	}
 	steps := []struct {
 		sig  syscall.Signal
 		wait time.Duration
 	}{{syscall.SIGINT, 10 * time.Second}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}}
-	for _, s := range steps {
+	for i, s := range steps {
 		_ = c.cmd.Process.Signal(s.sig)
 		select {
 		case <-c.exited:
 			c.cmd = nil
-			return nil
+			return i == 0, nil
 		case <-time.After(s.wait):
 		}
 	}
-	return fmt.Errorf("postgres (pid %d) did not exit after SIGKILL", c.cmd.Process.Pid)
+	return false, fmt.Errorf("postgres (pid %d) did not exit after SIGKILL", c.cmd.Process.Pid)
 }

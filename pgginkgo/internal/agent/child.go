@@ -61,8 +61,10 @@ func Main(stdin io.Reader, stdout io.Writer) int {
 		return 2
 	}
 
-	// stop is closed when the parent asks us to stop or goes away.
+	// stop is closed when the parent asks us to stop or goes away; other
+	// commands arrive on cmds.
 	stop := make(chan struct{})
+	cmds := make(chan Command, 1)
 	var once sync.Once
 	closeStop := func() { once.Do(func() { close(stop) }) }
 	go func() {
@@ -77,6 +79,7 @@ func Main(stdin io.Reader, stdout io.Writer) int {
 				closeStop()
 				return
 			}
+			cmds <- c
 		}
 	}()
 	term := make(chan os.Signal, 1)
@@ -101,15 +104,29 @@ func Main(stdin io.Reader, stdout io.Writer) int {
 	o.send(Message{
 		Type: "ready", Port: c.port, Dir: c.dir, SocketDir: c.sockDir, DataDir: c.dataDir,
 		AgentPID: os.Getpid(), PostgresPID: c.cmd.Process.Pid, CacheHit: c.cacheHit,
+		Image: c.img.state, ImageKey: c.img.key, ImageNote: c.img.note, Templates: c.img.templates, Took: c.img.took,
 	})
 
-	select {
-	case <-stop:
-	case <-c.exited:
-		o.log("ERROR", "postgres exited unexpectedly", map[string]any{"log": tail(c.logPath, 2048)})
+wait:
+	for {
+		select {
+		case <-stop:
+			break wait
+		case <-c.exited:
+			o.log("ERROR", "postgres exited unexpectedly", map[string]any{"log": tail(c.logPath, 2048)})
+			break wait
+		case cmd := <-cmds:
+			switch cmd.Cmd {
+			case "seal":
+				o.send(c.seal(ctx, cfg, o, cmd))
+			default:
+				o.send(Message{Type: "error", Error: fmt.Sprintf("agent: unknown command %q", cmd.Cmd)})
+			}
+		}
 	}
 	began := time.Now()
 	err = c.shutdown()
+	c.img.release()
 	if rmErr := os.RemoveAll(c.dir); rmErr != nil && err == nil {
 		err = fmt.Errorf("removing cluster directory %s: %w", c.dir, rmErr)
 	}

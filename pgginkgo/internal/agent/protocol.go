@@ -12,6 +12,8 @@ package agent
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/image"
 )
 
 // Marker is the environment variable that turns a re-executed test binary
@@ -33,11 +35,31 @@ type Config struct {
 	Settings   map[string]string `json:"settings"`
 	StartLimit time.Duration     `json:"startLimit"`
 	ParentPID  int               `json:"parentPid"`
+	// Image, when set, boots the cluster from a migrated image, or readies
+	// it to become one.
+	Image *ImageRequest `json:"image,omitempty"`
 }
+
+// ImageRequest asks for the image of Base holding at least Ready ready
+// databases per template.
+type ImageRequest struct {
+	Store    string       `json:"store"` // the image directory, owned by the agent's uid
+	Base     string       `json:"base"`  // the hash of everything that shapes the image
+	Ready    int          `json:"ready"`
+	Limits   image.Limits `json:"limits"`
+	Describe []string     `json:"describe,omitempty"` // recorded in the manifest
+}
+
+// Image states reported in the ready message.
+const (
+	ImageHit         = "hit"         // booted from an image: templates and ready databases are in place
+	ImageBuild       = "build"       // booted from the initdb cache; the agent holds the build lock until seal
+	ImageUnavailable = "unavailable" // the cache cannot take an image; see ImageNote
+)
 
 // Message is one line the agent writes to its stdout.
 type Message struct {
-	Type string `json:"type"` // "log", "ready", "error", "stopped"
+	Type string `json:"type"` // "log", "ready", "sealed", "error", "stopped"
 
 	// log
 	Level string         `json:"level,omitempty"`
@@ -53,13 +75,22 @@ type Message struct {
 	PostgresPID int    `json:"postgresPid,omitempty"`
 	CacheHit    bool   `json:"cacheHit,omitempty"`
 
+	// ready (with an ImageRequest) and sealed
+	Image     string           `json:"image,omitempty"`     // one of the Image* states
+	ImageKey  string           `json:"imageKey,omitempty"`  // the image booted from, or built
+	ImageNote string           `json:"imageNote,omitempty"` // why the image is unavailable or was not stored
+	Templates []image.Template `json:"templates,omitempty"` // what the image holds (hit)
+	Took      time.Duration    `json:"took,omitempty"`      // time spent copying the image in, or building it
+
 	// error
 	Error string `json:"error,omitempty"`
 }
 
 // Command is a line the parent writes after Config.
 type Command struct {
-	Cmd string `json:"cmd"` // "stop"
+	Cmd string `json:"cmd"` // "stop" or "seal"
+	// seal: what the parent built in the cluster, recorded in the manifest
+	Templates []image.Template `json:"templates,omitempty"`
 }
 
 func encode(v any) []byte {

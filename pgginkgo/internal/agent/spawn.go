@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/image"
 )
 
 // Process is the parent's end of a running agent.
@@ -207,4 +209,28 @@ func (p *Process) PID() int { return p.cmd.Process.Pid }
 func (p *Process) kill() {
 	_ = p.cmd.Process.Kill()
 	<-p.exited
+}
+
+// Seal asks the agent to turn its cluster, booted on an image miss, into
+// the image, and waits until PostgreSQL runs again. The returned message
+// carries the port, which may have changed, and the image's state.
+func (p *Process) Seal(ctx context.Context, templates []image.Template) (Message, error) {
+	if _, err := p.stdin.Write(encode(Command{Cmd: "seal", Templates: templates})); err != nil {
+		return Message{}, fmt.Errorf("asking the lifecycle helper to store the image: %w", err)
+	}
+	select {
+	case m, ok := <-p.msgs:
+		switch {
+		case !ok:
+			return Message{}, errors.New("the lifecycle helper exited while storing the image; see its log above")
+		case m.Type == "sealed":
+			return m, nil
+		case m.Type == "error":
+			return Message{}, errors.New(m.Error)
+		default:
+			return Message{}, fmt.Errorf("the lifecycle helper answered %q to seal", m.Type)
+		}
+	case <-ctx.Done():
+		return Message{}, fmt.Errorf("waiting for the image to be stored: %w", ctx.Err())
+	}
 }

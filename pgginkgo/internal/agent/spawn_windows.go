@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/image"
 )
 
 // ErrUnsupported is returned on Windows, where the lifecycle helper cannot
@@ -27,3 +29,8 @@ func (p *Process) Exited() <-chan struct{} { c := make(chan struct{}); close(c);
 
 // PID is the agent's process id.
 func (p *Process) PID() int { return 0 }
+
+// Seal always fails on Windows.
+func (p *Process) Seal(ctx context.Context, templates []image.Template) (Message, error) {
+	return Message{}, ErrUnsupported
+}

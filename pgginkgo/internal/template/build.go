@@ -48,8 +48,8 @@ type Builder struct {
 // cannot collide with an application's single bigint keys.
 const lockSpace = 0x70676b74 // "pgkt"
 
-// hashVersion changes when the way templates are named or built changes.
-const hashVersion = "pgginkgo template v1"
+// HashVersion changes when the way templates are named or built changes.
+const HashVersion = "pgginkgo template v1"
 
 // Build returns the template database for t, building it only when no
 // complete one exists. The name hashes t's name, its migrations'
@@ -154,7 +154,7 @@ func (b Builder) logf(format string, a ...any) {
 
 func hashInput(name string, fingerprints []string, serverVersion int) string {
 	var h strings.Builder
-	fmt.Fprintf(&h, "%s\nrecycle %s\nserver %d\nname %s\n", hashVersion, recycle.Version, serverVersion, name)
+	fmt.Fprintf(&h, "%s\nrecycle %s\nserver %d\nname %s\n", HashVersion, recycle.Version, serverVersion, name)
 	for i, fp := range fingerprints {
 		fmt.Fprintf(&h, "source %d %s\n", i, fp)
 	}
@@ -176,4 +176,35 @@ func templateState(ctx context.Context, conn *pgx.Conn, database, marker string)
 		return false, false, fmt.Errorf("looking for template database %s: %w", database, err)
 	}
 	return isTemplate && !allowConn && comment == marker, true, nil
+}
+
+// Lookup finds complete templates for ts on one connection, without
+// taking build locks or building anything: what a cluster booted from a
+// migrated image needs. ok is false when any template is missing or
+// incomplete; the caller then builds them with Build.
+func (b Builder) Lookup(ctx context.Context, conn *pgx.Conn, ts []Template) (built []Built, ok bool, err error) {
+	admin, err := NewAdmin(ctx, conn)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, t := range ts {
+		if err := b.validate(t); err != nil {
+			return nil, false, err
+		}
+		fps := make([]string, len(t.Sources))
+		for i, s := range t.Sources {
+			if fps[i], err = s.Fingerprint(ctx); err != nil {
+				return nil, false, fmt.Errorf("template %q, source %d: %w", t.Name, i+1, err)
+			}
+		}
+		sum := sha256.Sum256([]byte(hashInput(t.Name, fps, admin.version)))
+		one := Built{Name: t.Name, Hash: hex.EncodeToString(sum[:]), Reused: true}
+		one.Database = templateDatabaseName(b.prefix(), t.Name, one.Hash)
+		complete, _, err := templateState(ctx, conn, one.Database, "pgginkgo template "+one.Hash+" complete")
+		if err != nil || !complete {
+			return nil, false, err
+		}
+		built = append(built, one)
+	}
+	return built, true, nil
 }

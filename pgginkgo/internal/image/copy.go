@@ -1,0 +1,162 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// skipped are files of a stopped data directory that must not travel into
+// an image: postmaster.opts records the build's command line.
+var skipped = map[string]bool{"postmaster.opts": true, "postmaster.pid": true}
+
+// scan lists a data directory in walk order (parents before children).
+func scan(src string) ([]File, int64, error) {
+	var files []File
+	var total int64
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		if rel == "." {
+			return nil
+		}
+		if skipped[rel] {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		f := File{Path: filepath.ToSlash(rel), Mode: info.Mode()}
+		switch {
+		case d.IsDir():
+		case d.Type()&fs.ModeSymlink != 0:
+			if f.Link, err = os.Readlink(path); err != nil {
+				return err
+			}
+		case d.Type().IsRegular():
+			f.Size = info.Size()
+			total += f.Size
+		default:
+			return fmt.Errorf("unexpected file type at %s", path)
+		}
+		files = append(files, f)
+		return nil
+	})
+	return files, total, err
+}
+
+// copyWorkers copy regular files side by side: on tmpfs and the page cache
+// a copy is mostly system calls per file, and a data directory holds
+// thousands of small files.
+const copyWorkers = 8
+
+// copyFiles recreates files from src under dst (which must exist). With
+// verify, every regular file must still have the size the list gives, or
+// the copy stops with an error wrapping ErrDamaged.
+func copyFiles(ctx context.Context, src, dst string, files []File, verify bool) error {
+	for _, f := range files {
+		target := filepath.Join(dst, filepath.FromSlash(f.Path))
+		switch {
+		case f.Mode.IsDir():
+			if err := os.Mkdir(target, f.Mode.Perm()); err != nil {
+				return err
+			}
+		case f.Mode&fs.ModeSymlink != 0:
+			if err := os.Symlink(f.Link, target); err != nil {
+				return err
+			}
+		}
+	}
+	jobs := make(chan File)
+	errs := make(chan error, copyWorkers)
+	var wg sync.WaitGroup
+	for range copyWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 256*1024)
+			for f := range jobs {
+				if err := copyOne(src, dst, f, verify, buf); err != nil {
+					errs <- err
+					for range jobs { // drain so the sender can finish
+					}
+					return
+				}
+			}
+		}()
+	}
+	var sendErr error
+send:
+	for _, f := range files {
+		if !f.Mode.IsRegular() {
+			continue
+		}
+		select {
+		case jobs <- f:
+		case err := <-errs:
+			sendErr = err
+			break send
+		case <-ctx.Done():
+			sendErr = ctx.Err()
+			break send
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	if sendErr != nil {
+		return sendErr
+	}
+	for err := range errs {
+		return err
+	}
+	return nil
+}
+
+func copyOne(src, dst string, f File, verify bool, buf []byte) error {
+	from := filepath.Join(src, filepath.FromSlash(f.Path))
+	in, err := os.Open(from)
+	if err != nil {
+		if verify && os.IsNotExist(err) {
+			return fmt.Errorf("%w: %s is missing", ErrDamaged, f.Path)
+		}
+		return err
+	}
+	defer in.Close()
+	if verify {
+		st, err := in.Stat()
+		if err != nil {
+			return err
+		}
+		if st.Size() != f.Size {
+			return fmt.Errorf("%w: %s has %d bytes, the manifest says %d", ErrDamaged, f.Path, st.Size(), f.Size)
+		}
+	}
+	out, err := os.OpenFile(filepath.Join(dst, filepath.FromSlash(f.Path)), os.O_CREATE|os.O_EXCL|os.O_WRONLY, f.Mode.Perm())
+	if err != nil {
+		return err
+	}
+	// Plain reads and writes: io.Copy would try copy_file_range and splice
+	// first, which cost more than they save on files this small.
+	n, err := io.CopyBuffer(struct{ io.Writer }{out}, struct{ io.Reader }{in}, buf)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if verify && n != f.Size {
+		return fmt.Errorf("%w: %s changed while it was copied (%d bytes read, the manifest says %d)", ErrDamaged, f.Path, n, f.Size)
+	}
+	return nil
+}
