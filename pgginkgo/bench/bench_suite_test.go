@@ -93,6 +93,7 @@ var results []string
 var _ = ReportAfterSuite("print results", func(Report) {
 	os.RemoveAll(schemaDir)
 	results = append(results, freshFigures()...)
+	results = append(results, packageResults...)
 	fmt.Println() // end Ginkgo's line of progress dots
 	for _, l := range results {
 		fmt.Println(l)

@@ -3,7 +3,6 @@ package image
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -58,7 +57,7 @@ func scan(src string) ([]File, int64, error) {
 // copyWorkers copy regular files side by side: on tmpfs and the page cache
 // a copy is mostly system calls per file, and a data directory holds
 // thousands of small files.
-const copyWorkers = 8
+const copyWorkers = 4
 
 // copyFiles recreates files from src under dst (which must exist). With
 // verify, every regular file must still have the size the list gives, or
@@ -77,8 +76,10 @@ func copyFiles(ctx context.Context, src, dst string, files []File, verify bool) 
 			}
 		}
 	}
-	jobs := make(chan File)
+	jobs := make(chan File, 256)
 	errs := make(chan error, copyWorkers)
+	stop := make(chan struct{})
+	var stopOnce sync.Once
 	var wg sync.WaitGroup
 	for range copyWorkers {
 		wg.Add(1)
@@ -86,10 +87,14 @@ func copyFiles(ctx context.Context, src, dst string, files []File, verify bool) 
 			defer wg.Done()
 			buf := make([]byte, 256*1024)
 			for f := range jobs {
+				select {
+				case <-stop:
+					return
+				default:
+				}
 				if err := copyOne(src, dst, f, verify, buf); err != nil {
 					errs <- err
-					for range jobs { // drain so the sender can finish
-					}
+					stopOnce.Do(func() { close(stop) })
 					return
 				}
 			}
@@ -103,8 +108,7 @@ send:
 		}
 		select {
 		case jobs <- f:
-		case err := <-errs:
-			sendErr = err
+		case <-stop:
 			break send
 		case <-ctx.Done():
 			sendErr = ctx.Err()
@@ -114,49 +118,15 @@ send:
 	close(jobs)
 	wg.Wait()
 	close(errs)
-	if sendErr != nil {
-		return sendErr
-	}
-	for err := range errs {
+	if err := <-errs; err != nil {
 		return err
 	}
-	return nil
+	return sendErr
 }
 
-func copyOne(src, dst string, f File, verify bool, buf []byte) error {
-	from := filepath.Join(src, filepath.FromSlash(f.Path))
-	in, err := os.Open(from)
-	if err != nil {
-		if verify && os.IsNotExist(err) {
-			return fmt.Errorf("%w: %s is missing", ErrDamaged, f.Path)
-		}
-		return err
-	}
-	defer in.Close()
-	if verify {
-		st, err := in.Stat()
-		if err != nil {
-			return err
-		}
-		if st.Size() != f.Size {
-			return fmt.Errorf("%w: %s has %d bytes, the manifest says %d", ErrDamaged, f.Path, st.Size(), f.Size)
-		}
-	}
-	out, err := os.OpenFile(filepath.Join(dst, filepath.FromSlash(f.Path)), os.O_CREATE|os.O_EXCL|os.O_WRONLY, f.Mode.Perm())
-	if err != nil {
-		return err
-	}
-	// Plain reads and writes: io.Copy would try copy_file_range and splice
-	// first, which cost more than they save on files this small.
-	n, err := io.CopyBuffer(struct{ io.Writer }{out}, struct{ io.Reader }{in}, buf)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if verify && n != f.Size {
-		return fmt.Errorf("%w: %s changed while it was copied (%d bytes read, the manifest says %d)", ErrDamaged, f.Path, n, f.Size)
-	}
-	return nil
+// damaged reports a file whose size differs from the manifest's.
+func damaged(f File, n int64) error {
+	return fmt.Errorf("%w: %s has %d bytes, the manifest says %d", ErrDamaged, f.Path, n, f.Size)
 }
+
+func missing(f File) error { return fmt.Errorf("%w: %s is missing", ErrDamaged, f.Path) }
