@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/onsi/ginkgo/v2"
@@ -22,6 +23,11 @@ type Database struct {
 
 	mu    sync.Mutex
 	sqlDB *sql.DB
+
+	// reset is the connection recycling uses, never a spec's (see
+	// prefetch.reset); only the pool's workers touch it, while the
+	// database is back in the pool.
+	reset *pgx.Conn
 }
 
 // Name is the database's name.
@@ -60,6 +66,28 @@ func (d *Database) String() string {
 
 // closeSQL hands database/sql's idle connections back to the pool, so that
 // they neither count as leaks nor keep session state into the next spec.
+// close closes every connection pgginkgo holds to the database.
+func (d *Database) close() {
+	d.closeSQL()
+	d.pool.Close()
+	d.closeReset()
+}
+
+// resetPID is the backend pid of the reset connection, or 0.
+func (d *Database) resetPID() uint32 {
+	if d.reset == nil || d.reset.IsClosed() {
+		return 0
+	}
+	return d.reset.PgConn().PID()
+}
+
+func (d *Database) closeReset() {
+	if d.reset != nil {
+		_ = d.reset.Close(context.Background())
+		d.reset = nil
+	}
+}
+
 func (d *Database) closeSQL() {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -36,6 +36,10 @@ func checkLeaks(ctx context.Context, b *binding, fail bool) string {
 	// returns them, so they count as ours below.
 	b.db.closeSQL()
 	ours := map[int32]bool{}
+	// The reset connection is pgginkgo's, idle while the spec runs.
+	if pid := b.db.resetPID(); pid != 0 {
+		ours[int32(pid)] = true
+	}
 	idle := b.db.pool.AcquireAllIdle(ctx)
 	for _, c := range idle {
 		ours[int32(c.Conn().PgConn().PID())] = true

@@ -10,6 +10,8 @@ import (
 	"github.com/onsi/gomega/format"
 	"github.com/onsi/gomega/gcustom"
 	"github.com/onsi/gomega/types"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/recycle"
 )
 
 // Connection is one client connected to the database, as pg_stat_activity
@@ -170,10 +172,13 @@ func (p *probe) connections() (cols []string, rows [][]any, err error) {
 	for i, pid := range mine {
 		pids[i] = strconv.Itoa(int(pid))
 	}
-	// The pid list goes as text so that every driver can send it.
+	// The pid list goes as text so that every driver can send it. The
+	// connection pgginkgo recycles a database through is its own, idle
+	// while a spec runs.
 	return p.all(`SELECT pid, usename AS "user", application_name, state, backend_start, query
 FROM pg_stat_activity
 WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> ALL ($1::int4[])
+	AND NOT (application_name = '`+recycle.ResetApplicationName+`' AND usename = current_user AND state = 'idle')
 ORDER BY backend_start, pid`, "{"+strings.Join(pids, ",")+"}")
 }
 

@@ -25,7 +25,9 @@ BEGIN
 	END IF;
 
 	-- numbackends is cheap and usually 1 (us); only then is the costlier
-	-- view read, which tells clients from autovacuum workers.
+	-- view read, which tells clients from autovacuum workers. Sessions the
+	-- caller holds idle and vouches for (pgginkgo.allow, set by Reset) do
+	-- not count: they cannot write while they are idle and held.
 	IF pg_catalog.pg_stat_get_db_numbackends((SELECT d.oid FROM pg_catalog.pg_database d
 		WHERE d.datname = pg_catalog.current_database())) > 1 THEN
 		SELECT pg_catalog.format('%s other session(s) still connected, e.g. pid %s (application_name %L, state %s)',
@@ -33,6 +35,7 @@ BEGIN
 		INTO r FROM pg_catalog.pg_stat_activity a
 		WHERE a.datname = pg_catalog.current_database() AND a.pid <> pg_catalog.pg_backend_pid()
 			AND a.backend_type = 'client backend'
+			AND NOT (a.state = 'idle' AND a.pid = ANY (COALESCE(NULLIF(pg_catalog.current_setting('pgginkgo.allow', true), ''), '{}')::int4[]))
 		LIMIT 1;
 	END IF;
 	IF r IS NOT NULL THEN

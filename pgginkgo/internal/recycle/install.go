@@ -11,7 +11,7 @@ import (
 
 // Version names the tracking machinery. Templates hash it into their name,
 // so changing the installed SQL makes every template rebuild.
-const Version = "2"
+const Version = "3"
 
 // ErrNotInstalled means the database holds no pgginkgo change tracking: it
 // was not cloned from a template prepared by Install. Replace it.

@@ -3,6 +3,7 @@ package recycle_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +102,44 @@ func TestOpenSessionForcesReplaceAfterWaiting(t *testing.T) {
 	}
 	if waited := time.Since(start); waited < 50*time.Millisecond {
 		t.Errorf("gave up after %v, before SessionWait", waited)
+	}
+}
+
+// TestAllowedSessionsMustStayIdle: a session the caller vouches for with
+// Options.Allow does not make the database busy while it is idle, and
+// does as soon as it is not; sessions it does not list still do.
+func TestAllowedSessionsMustStayIdle(t *testing.T) {
+	db := clone(t, build(t, "shop+seed", shopSources()...))
+	held := connect(t, db)
+	mustExec(t, held, `INSERT INTO users (email, name) VALUES ('held@example.com', 'held')`)
+	var pid uint32
+	if err := held.QueryRow(context.Background(), `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	reset := connect(t, db)
+	if err := recycle.Dedicate(context.Background(), reset); err != nil {
+		t.Fatal(err)
+	}
+	opts := recycle.Options{SessionWait: 20 * time.Millisecond, Allow: []uint32{pid}}
+	if rep, err := opts.Reset(context.Background(), reset); err != nil || rep.Outcome != recycle.Recycled {
+		t.Fatalf("Reset with the idle session allowed = %+v, %v", rep, err)
+	}
+	var n int
+	if err := held.QueryRow(context.Background(), `SELECT count(*) FROM users WHERE name = 'held'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the allowed session sees %d rows of its own insert after the reset (%v)", n, err)
+	}
+
+	mustExec(t, held, `BEGIN`)
+	rep, err := opts.Reset(context.Background(), reset)
+	if err != nil || rep.Cause != recycle.CauseBusy || !strings.Contains(rep.Reason, "idle in transaction") {
+		t.Fatalf("Reset while the allowed session is in a transaction = %+v, %v", rep, err)
+	}
+	mustExec(t, held, `ROLLBACK`)
+
+	// The allowance does not outlive the call that gave it.
+	rep, err = recycle.Options{SessionWait: 20 * time.Millisecond}.Reset(context.Background(), reset)
+	if err != nil || rep.Cause != recycle.CauseBusy || !strings.Contains(rep.Reason, fmt.Sprintf("pid %d", pid)) {
+		t.Fatalf("Reset without Allow = %+v, %v", rep, err)
 	}
 }
 

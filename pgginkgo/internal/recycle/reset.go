@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -73,6 +75,12 @@ type Options struct {
 	// MaxReseedRows caps the seed rows one reset may re-insert; above it a
 	// fresh clone is cheaper and Reset says Replace. Default 50000.
 	MaxReseedRows int64
+
+	// Allow lists backend pids of other sessions on the database that the
+	// caller holds idle for the whole Reset, such as the connections of a
+	// pool it has acquired, so that they need not be closed. A listed
+	// session that is not idle still makes the database busy.
+	Allow []uint32
 }
 
 func (o Options) withDefaults() Options {
@@ -111,6 +119,14 @@ func Reset(ctx context.Context, conn *pgx.Conn) (Report, error) {
 func (o Options) Reset(ctx context.Context, conn *pgx.Conn) (Report, error) {
 	o = o.withDefaults()
 	deadline := time.Now().Add(o.SessionWait)
+	allow := make([]string, len(o.Allow))
+	for i, pid := range o.Allow {
+		allow[i] = strconv.FormatUint(uint64(pid), 10)
+	}
+	// Set on every call, so that an earlier Reset's sessions never count.
+	if _, err := conn.Exec(ctx, "SELECT pg_catalog.set_config('pgginkgo.allow', $1, false)", "{"+strings.Join(allow, ",")+"}"); err != nil {
+		return failed(err), err
+	}
 	for {
 		st, err := readStatus(ctx, conn)
 		if err != nil {
