@@ -234,8 +234,8 @@ type Environment struct {
 	ImageDir   string // the images, inside CacheDir
 	RuntimeDir string // where cluster directories are created
 	// MaxConnections is the server's max_connections, PerProcess the
-	// connections one ginkgo process may hold (its prefetch pool's
-	// databases and its admin pool), and Processes how many parallel
+	// connections one ginkgo process may hold (two for each database of
+	// its prefetch pool, and its admin pool), and Processes how many parallel
 	// processes that budget allows.
 	MaxConnections, PerProcess, Processes int
 }
@@ -271,9 +271,10 @@ func Inspect(opts ...Option) (Environment, error) {
 	if env.MaxConnections == 0 {
 		env.MaxConnections = 100 // PostgreSQL's own default
 	}
-	// Each ready database's pool keeps one connection open between specs;
-	// a spec may open a few more; the admin pool holds one or two.
-	env.PerProcess = cfg.prefetch + 2
+	// Each database of a prefetch pool keeps two connections open between
+	// specs, its pool's and the one it is reset through; a spec may open a
+	// few more; the admin pool holds one or two.
+	env.PerProcess = 2*cfg.prefetch + 2
 	const reserved = 3 // superuser_reserved_connections
 	env.Processes = max(0, (env.MaxConnections-reserved)/env.PerProcess)
 	return env, nil

@@ -360,7 +360,7 @@ func doctorShm(r *report, env pgginkgo.Environment, envErr error) {
 func doctorBudget(r *report, env pgginkgo.Environment) {
 	r.section("connection budget")
 	want := ginkgoProcs()
-	r.line("max_connections %d, %d per process (prefetched databases and the admin pool): room for %d parallel processes", env.MaxConnections, env.PerProcess, env.Processes)
+	r.line("max_connections %d, %d per process (two per prefetched database, and the admin pool): room for %d parallel processes", env.MaxConnections, env.PerProcess, env.Processes)
 	r.line("ginkgo -p starts %d processes on this machine", want)
 	if env.Processes < want {
 		need := want*env.PerProcess + 3
