@@ -82,9 +82,14 @@ func imageKey(ctx context.Context, cfg *config, res binaries.Result) (base strin
 	for i, t := range suiteTemplates(cfg) {
 		lines = append(lines, fmt.Sprintf("template %d %s", i, t.Name))
 		for j, src := range t.Sources {
-			fp, err := src.Fingerprint(ctx)
-			if err != nil {
-				return "", nil, fmt.Errorf("pgginkgo: template %q, source %d: %w", t.Name, j+1, err)
+			var fp string
+			if i < len(cfg.fingerprints) && j < len(cfg.fingerprints[i]) {
+				fp = cfg.fingerprints[i][j] // read by checkTemplates
+			} else {
+				var err error
+				if fp, err = src.Fingerprint(ctx); err != nil {
+					return "", nil, fmt.Errorf("pgginkgo: template %q, source %d: %w", t.Name, j+1, err)
+				}
 			}
 			lines = append(lines, fmt.Sprintf("template %d source %d %s", i, j, fp))
 		}

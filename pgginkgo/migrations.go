@@ -168,11 +168,14 @@ func checkTemplates(ctx context.Context, cfg *config) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	for _, t := range cfg.templates {
+	cfg.fingerprints = make([][]string, len(cfg.templates))
+	for ti, t := range cfg.templates {
 		for i, src := range t.Sources {
-			if _, err := src.Fingerprint(ctx); err != nil {
+			fp, err := src.Fingerprint(ctx)
+			if err != nil {
 				return fmt.Errorf("pgginkgo: template %q, source %d: %w", t.Name, i+1, err)
 			}
+			cfg.fingerprints[ti] = append(cfg.fingerprints[ti], fp)
 		}
 	}
 	return nil

@@ -50,6 +50,8 @@ type config struct {
 	noImage     bool         // WithoutImage
 	imageLimits image.Limits // ImageCacheLimits
 	imageReady  int          // ready databases of the default template to keep in the image; 0: no image
+	// fingerprints of every template's sources, read once by checkTemplates
+	fingerprints [][]string
 }
 
 // DefaultSettings are the server settings a test cluster starts with. They
