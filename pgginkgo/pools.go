@@ -73,7 +73,7 @@ func stopProcessPools(ctx context.Context) {
 	procPools.admin = nil
 	procPools.mu.Unlock()
 	for _, p := range pools {
-		p.stop(false)
+		p.stop()
 	}
 	if admin != nil {
 		admin.Close()

@@ -268,44 +268,31 @@ func (p *prefetch) connect(name string) (*Database, error) {
 	return &Database{name: name, template: p.name, url: url, pool: pool}, nil
 }
 
-// stop ends the workers and closes the pool's databases. It drops them
-// only with drop: at the end of a suite the cluster is removed as a whole,
-// and a DROP DATABASE per database would only delay that.
-//
-// Without drop it also waits for the workers only briefly: a recycle or a
-// clone that is cancelled half-way can take 100 ms to return, and the
-// cluster is about to be stopped under it anyway. A worker that returns
-// later closes its database without dropping it (see dispose).
-func (p *prefetch) stop(drop bool) {
-	p.final.Store(!drop)
+// stop ends the workers and closes the pool's databases at the end of a
+// suite, without dropping them: the cluster is removed as a whole, and a
+// DROP DATABASE per database would only delay that. It waits for the
+// workers only briefly, for the same reason: a recycle or a clone that is
+// cancelled half-way can take 100 ms to return. A worker that returns later
+// closes its database without dropping it (see dispose).
+func (p *prefetch) stop() {
+	p.final.Store(true)
 	p.cancel()
-	if drop {
+	done := make(chan struct{})
+	go func() {
 		p.wg.Wait()
-	} else {
-		done := make(chan struct{})
-		go func() {
-			p.wg.Wait()
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	done := func(db *Database) {
-		if drop {
-			p.dispose(db)
-			return
-		}
-		db.close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Millisecond):
 	}
 	for {
 		select {
 		case db := <-p.ready:
-			done(db)
+			db.close()
 		case db := <-p.returned:
 			if db != nil {
-				done(db)
+				db.close()
 			}
 		default:
 			return
