@@ -28,7 +28,7 @@ type Info struct {
 	Files    int
 	Created  time.Time
 	LastUsed time.Time
-	InUse    bool // a running suite was booted from it
+	InUse    bool // a running suite was booted from it; List sets it, Find does not
 	Manifest *Manifest
 }
 
@@ -80,14 +80,18 @@ func (s Store) Find(base string, ready int) (Info, bool) {
 		if found && n >= best.Ready {
 			continue
 		}
-		if info, err := s.info(e.Name()); err == nil {
+		if info, err := s.info(e.Name(), false); err == nil {
 			best, found = info, true
 		}
 	}
 	return best, found
 }
 
-func (s Store) info(key string) (Info, error) {
+// info reads an image's manifest. With probeUse it also finds out whether a
+// running suite uses the image, which takes that image's use lock for an
+// instant: listings need it, a booting suite's Find does not, and must not
+// contend with other suites taking the lock.
+func (s Store) info(key string, probeUse bool) (Info, error) {
 	dir := s.path(key)
 	m, err := readManifest(dir)
 	if err != nil {
@@ -98,6 +102,9 @@ func (s Store) info(key string) (Info, error) {
 	info.LastUsed = m.Created
 	if st, err := os.Stat(filepath.Join(dir, "used")); err == nil {
 		info.LastUsed = st.ModTime()
+	}
+	if !probeUse {
+		return info, nil
 	}
 	if l, err := tryLock(s.path(key+".use.lock"), false); err == nil {
 		l.Release()
@@ -121,7 +128,7 @@ func (s Store) List() ([]Info, error) {
 		if _, _, ok := splitKey(e.Name()); !ok || !e.IsDir() {
 			continue
 		}
-		if info, err := s.info(e.Name()); err == nil {
+		if info, err := s.info(e.Name(), true); err == nil {
 			out = append(out, info)
 		}
 	}
@@ -140,7 +147,8 @@ func (s Store) Use(key string) *Lock {
 			f.Close()
 		}
 	}
-	// Eviction probes the lock exclusively for an instant; retry past that.
+	// Listings and eviction probe the lock exclusively for an instant;
+	// retry past that.
 	for range 50 {
 		l, err := tryLock(s.path(key+".use.lock"), true)
 		if err == nil {
@@ -223,7 +231,7 @@ func (s Store) Capture(ctx context.Context, key, dataDir string, m Manifest) (In
 		return Info{}, fmt.Errorf("publishing the image: %w", err)
 	}
 	ok = true
-	return s.info(key)
+	return s.info(key, false)
 }
 
 // Remove deletes an image. It renames the image away first, so that no
