@@ -11,36 +11,6 @@ import (
 	"testing"
 )
 
-func TestCopyTreeKeepsModesAndLinks(t *testing.T) {
-	src := t.TempDir()
-	must(t, os.MkdirAll(filepath.Join(src, "base", "1"), 0o700))
-	must(t, os.WriteFile(filepath.Join(src, "base", "1", "1259"), []byte("relation"), 0o600))
-	must(t, os.WriteFile(filepath.Join(src, "PG_VERSION"), []byte("15\n"), 0o640))
-	must(t, os.Symlink("base/1/1259", filepath.Join(src, "link")))
-
-	dst := filepath.Join(t.TempDir(), "data")
-	must(t, copyTree(src, dst))
-
-	for path, want := range map[string]os.FileMode{"base": 0o700, "base/1/1259": 0o600, "PG_VERSION": 0o640} {
-		st, err := os.Stat(filepath.Join(dst, path))
-		must(t, err)
-		if st.Mode().Perm() != want {
-			t.Errorf("%s: mode %v, want %v", path, st.Mode().Perm(), want)
-		}
-	}
-	if b, _ := os.ReadFile(filepath.Join(dst, "base", "1", "1259")); string(b) != "relation" {
-		t.Errorf("content not copied: %q", b)
-	}
-	if l, err := os.Readlink(filepath.Join(dst, "link")); err != nil || l != "base/1/1259" {
-		t.Errorf("symlink: %q, %v", l, err)
-	}
-	// The cache must never be shared with a cluster: a copy, not a link.
-	must(t, os.WriteFile(filepath.Join(dst, "PG_VERSION"), []byte("changed"), 0o640))
-	if b, _ := os.ReadFile(filepath.Join(src, "PG_VERSION")); string(b) != "15\n" {
-		t.Errorf("writing the copy changed the source: %q", b)
-	}
-}
-
 func TestSweepRemovesDeadClustersOnly(t *testing.T) {
 	base := t.TempDir()
 	dead := filepath.Join(base, "c-dead")

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/image"
 )
 
 // cluster is one running postmaster and the directory that holds everything
@@ -83,7 +85,7 @@ func boot(ctx context.Context, cfg Config, o *out) (*cluster, error) {
 		c.cacheHit = hit
 		o.log("INFO", "initdb cache ready", map[string]any{"hit": hit, "dir": cached, "took": time.Since(step).String()})
 		step = time.Now()
-		if err := copyTree(cached, c.dataDir); err != nil {
+		if err := image.CopyTree(ctx, cached, c.dataDir); err != nil {
 			return fail(fmt.Errorf("copying cached data directory into place: %w", err))
 		}
 		o.log("DEBUG", "data directory copied", map[string]any{"took": time.Since(step).String()})

@@ -54,6 +54,25 @@ func scan(src string) ([]File, int64, error) {
 	return files, total, err
 }
 
+// CopyTree copies the data directory src to dst, which must not exist,
+// keeping modes and symlinks: the cluster gets a copy of its own, since
+// PostgreSQL writes its files in place and hard links would change src.
+// The initdb cache is copied into every cluster this way.
+func CopyTree(ctx context.Context, src, dst string) error {
+	st, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	files, _, err := scan(src)
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", src, err)
+	}
+	if err := os.Mkdir(dst, st.Mode().Perm()); err != nil {
+		return err
+	}
+	return copyFiles(ctx, src, dst, files, false)
+}
+
 // copyWorkers copy regular files side by side: on tmpfs and the page cache
 // a copy is mostly system calls per file, and a data directory holds
 // thousands of small files.
