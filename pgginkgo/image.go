@@ -128,6 +128,17 @@ func readyDatabaseName(tmpl string, i int) string {
 	return fmt.Sprintf("pgg_%s_ready_%d", sanitize(short), i)
 }
 
+// installTemplates is what process 1 of a suite, and Prepare, do once the
+// cluster runs: put every template in place (from the image when it came
+// from one) and, when this run built them, store the image.
+func (g *Guard) installTemplates(ctx context.Context, cfg *config, h *Handle, log *slog.Logger) error {
+	built, err := buildTemplates(ctx, cfg, h, g.ready.Image == agent.ImageHit, log)
+	if err != nil {
+		return err
+	}
+	return g.finishImage(ctx, cfg, h, built, log)
+}
+
 // finishImage runs on process 1 after the templates are in place. On an
 // image miss it clones the ready databases and has the helper store the
 // image; on a hit it hands out the ready databases the image holds.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -164,14 +165,10 @@ func Prepare(ctx context.Context, processes int, opts ...Option) (ImageInfo, boo
 		return ImageInfo{}, false, err
 	}
 	defer g.Stop()
+	if err := g.installTemplates(ctx, cfg, h, log); err != nil {
+		return ImageInfo{}, false, err
+	}
 	hit := g.ready.Image == agent.ImageHit
-	built, err := buildTemplates(ctx, cfg, h, hit, log)
-	if err != nil {
-		return ImageInfo{}, false, err
-	}
-	if err := g.finishImage(ctx, cfg, h, built, log); err != nil {
-		return ImageInfo{}, false, err
-	}
 	if h.Image == "" {
 		return ImageInfo{}, false, fmt.Errorf("pgginkgo: Prepare: the image could not be stored: %s; make the cache directory writable and free space in it, or pass another with --cache-dir / PGGINKGO_CACHE_DIR", g.ready.ImageNote)
 	}
@@ -280,9 +277,11 @@ func Inspect(opts ...Option) (Environment, error) {
 	return env, nil
 }
 
+// currentUserName names the account this process runs as; $USER can be
+// stale after su or setpriv.
 func currentUserName() string {
-	if u := os.Getenv("USER"); u != "" {
-		return u
+	if u, err := user.Current(); err == nil {
+		return u.Username
 	}
 	return strconv.Itoa(os.Geteuid())
 }

@@ -130,7 +130,7 @@ func buildTemplates(ctx context.Context, cfg *config, h *Handle, reuse bool, log
 		if err != nil {
 			return nil, fmt.Errorf("pgginkgo: %w", err)
 		}
-		all, ok, err := b.Lookup(ctx, conn, tmpls)
+		all, ok, err := b.Lookup(ctx, conn, tmpls, cfg.fingerprints)
 		conn.Close(context.WithoutCancel(ctx))
 		if err != nil {
 			return nil, fmt.Errorf("pgginkgo: looking up the image's templates: %w", err)

@@ -9,7 +9,6 @@ import (
 	"github.com/onsi/ginkgo/v2"
 
 	"github.com/pgginkgo/pgginkgo/envscope"
-	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/agent"
 )
 
 // suiteState is the one piece of process-global state: Ginkgo runs one suite
@@ -55,11 +54,7 @@ func Suite(opts ...Option) bool {
 				_ = g.Stop()
 			}
 		})
-		built, err := buildTemplates(ctx, cfg, h, g.ready.Image == agent.ImageHit, log)
-		if err != nil {
-			ginkgo.Fail(err.Error())
-		}
-		if err := g.finishImage(ctx, cfg, h, built, log); err != nil {
+		if err := g.installTemplates(ctx, cfg, h, log); err != nil {
 			ginkgo.Fail(err.Error())
 		}
 		if err := g.exportEnv(ctx, cfg); err != nil {

@@ -180,21 +180,28 @@ func templateState(ctx context.Context, conn *pgx.Conn, database, marker string)
 
 // Lookup finds complete templates for ts on one connection, without
 // taking build locks or building anything: what a cluster booted from a
-// migrated image needs. ok is false when any template is missing or
-// incomplete; the caller then builds them with Build.
-func (b Builder) Lookup(ctx context.Context, conn *pgx.Conn, ts []Template) (built []Built, ok bool, err error) {
+// migrated image needs. known, when not nil, holds the fingerprints of
+// every template's sources, already read by the caller. ok is false when
+// any template is missing or incomplete; the caller then builds them with
+// Build.
+func (b Builder) Lookup(ctx context.Context, conn *pgx.Conn, ts []Template, known [][]string) (built []Built, ok bool, err error) {
 	admin, err := NewAdmin(ctx, conn)
 	if err != nil {
 		return nil, false, err
 	}
-	for _, t := range ts {
+	for ti, t := range ts {
 		if err := b.validate(t); err != nil {
 			return nil, false, err
 		}
-		fps := make([]string, len(t.Sources))
-		for i, s := range t.Sources {
-			if fps[i], err = s.Fingerprint(ctx); err != nil {
-				return nil, false, fmt.Errorf("template %q, source %d: %w", t.Name, i+1, err)
+		var fps []string
+		if ti < len(known) && len(known[ti]) == len(t.Sources) {
+			fps = known[ti]
+		} else {
+			fps = make([]string, len(t.Sources))
+			for i, s := range t.Sources {
+				if fps[i], err = s.Fingerprint(ctx); err != nil {
+					return nil, false, fmt.Errorf("template %q, source %d: %w", t.Name, i+1, err)
+				}
 			}
 		}
 		sum := sha256.Sum256([]byte(hashInput(t.Name, fps, admin.version)))
