@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/flock"
 )
 
 func TestSweepRemovesDeadClustersOnly(t *testing.T) {
@@ -21,9 +23,9 @@ func TestSweepRemovesDeadClustersOnly(t *testing.T) {
 		must(t, os.MkdirAll(filepath.Join(d, "data"), 0o700))
 	}
 	must(t, os.WriteFile(filepath.Join(dead, "lock"), nil, 0o600))
-	lock, err := lockFile(filepath.Join(alive, "lock"), true)
+	lock, err := flock.Try(filepath.Join(alive, "lock"), false)
 	must(t, err)
-	defer lock.Close()
+	defer lock.Release()
 
 	var buf bytes.Buffer
 	removed := sweep(base, &out{w: &buf})
@@ -44,19 +46,6 @@ func TestSweepRemovesDeadClustersOnly(t *testing.T) {
 	if m.Type != "log" || !strings.Contains(m.Msg, "removed stale cluster") || m.Attrs["dir"] != dead {
 		t.Errorf("sweep log: %+v", m)
 	}
-}
-
-func TestLockFileIsExclusive(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "lock")
-	first, err := lockFile(path, true)
-	must(t, err)
-	if _, err := lockFile(path, false); err != errLocked {
-		t.Fatalf("second lock: %v, want errLocked", err)
-	}
-	first.Close()
-	again, err := lockFile(path, false)
-	must(t, err)
-	again.Close()
 }
 
 func TestCacheKeyChangesWithInputs(t *testing.T) {

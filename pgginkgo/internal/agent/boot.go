@@ -21,6 +21,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/image"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/flock"
 )
 
 // cluster is one running postmaster and the directory that holds everything
@@ -30,7 +32,7 @@ type cluster struct {
 	port                           int
 	cmd                            *exec.Cmd
 	exited                         chan struct{}
-	lock                           *os.File
+	lock                           *flock.Lock
 	cacheHit                       bool
 	img                            imageState
 }
@@ -63,7 +65,7 @@ func boot(ctx context.Context, cfg Config, o *out) (*cluster, error) {
 	// Holding this lock for our whole life tells a later sweep that the
 	// cluster is alive; the kernel drops it however we die.
 	var err error
-	if c.lock, err = lockFile(filepath.Join(c.dir, "lock"), true); err != nil {
+	if c.lock, err = flock.Try(filepath.Join(c.dir, "lock"), false); err != nil {
 		return fail(fmt.Errorf("locking cluster directory: %w", err))
 	}
 	owner, _ := json.Marshal(map[string]any{"agentPid": os.Getpid(), "parentPid": cfg.ParentPID, "started": time.Now().UTC()})

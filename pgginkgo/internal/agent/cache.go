@@ -17,6 +17,8 @@ import (
 	"time"
 
 	embeddedpostgres "github.com/fergusstrange/embedded-postgres"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/flock"
 )
 
 // hbaConf replaces initdb's pg_hba.conf in the cache. The socket directory is
@@ -51,11 +53,11 @@ func ensureCache(ctx context.Context, cfg Config, o *out) (dir string, hit bool,
 	if complete(dir) {
 		return dir, true, nil
 	}
-	lock, err := lockFile(dir+".lock", true)
+	lock, err := flock.Wait(ctx, dir+".lock", nil)
 	if err != nil {
 		return "", false, fmt.Errorf("locking the initdb cache: %w", err)
 	}
-	defer lock.Close()
+	defer lock.Release()
 	if complete(dir) {
 		return dir, true, nil // another process built it while we waited
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/flock"
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/image"
 )
 
@@ -22,8 +23,8 @@ type imageState struct {
 	note      string
 	templates []image.Template
 	took      time.Duration
-	use       *image.Lock
-	build     *image.Lock
+	use       *flock.Lock
+	build     *flock.Lock
 }
 
 func (s *imageState) release() {

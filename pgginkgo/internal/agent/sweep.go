@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/flock"
 )
 
 // sweep removes clusters whose agent is gone. A live agent holds the flock on
@@ -36,13 +38,13 @@ func sweep(base string, o *out) int {
 				continue
 			}
 		}
-		lock, err := lockFile(lockPath, false)
+		lock, err := flock.Try(lockPath, false)
 		if err != nil {
 			continue // alive, or not ours to judge
 		}
 		pid := killStalePostmaster(filepath.Join(dir, "data"))
 		err = os.RemoveAll(dir)
-		lock.Close()
+		lock.Release()
 		attrs := map[string]any{"dir": dir}
 		if pid != 0 {
 			attrs["postmasterPid"] = pid

@@ -3,6 +3,8 @@ package image
 import (
 	"context"
 	"fmt"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/flock"
 )
 
 // Limits bound a Store; zero fields take the defaults.
@@ -36,7 +38,7 @@ func (s Store) Evict(ctx context.Context, limits Limits, all bool, keep ...strin
 	if err := s.Ensure(); err != nil {
 		return nil, err
 	}
-	l, err := waitLock(ctx, s.path("gc.lock"), nil)
+	l, err := flock.Wait(ctx, s.path("gc.lock"), nil)
 	if err != nil {
 		return nil, fmt.Errorf("locking the image cache for eviction: %w", err)
 	}
@@ -62,7 +64,7 @@ func (s Store) Evict(ctx context.Context, limits Limits, all bool, keep ...strin
 		// Take the use lock exclusively while removing, so that a suite
 		// starting from this image right now either finished its copy or
 		// finds it gone.
-		ul, err := tryLock(s.path(img.Key+".use.lock"), false)
+		ul, err := flock.Try(s.path(img.Key+".use.lock"), false)
 		if err != nil {
 			count++
 			bytes += img.Bytes

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/flock"
 )
 
 // Store is a directory of images. Its zero value is unusable; set Dir.
@@ -106,9 +108,9 @@ func (s Store) info(key string, probeUse bool) (Info, error) {
 	if !probeUse {
 		return info, nil
 	}
-	if l, err := tryLock(s.path(key+".use.lock"), false); err == nil {
+	if l, err := flock.Try(s.path(key+".use.lock"), false); err == nil {
 		l.Release()
-	} else if errors.Is(err, errBusy) {
+	} else if errors.Is(err, flock.ErrBusy) {
 		info.InUse = true
 	}
 	return info, nil
@@ -139,7 +141,7 @@ func (s Store) List() ([]Info, error) {
 // Use marks key as in use by a running suite until the lock is released,
 // and records the use for eviction. It is best effort: a read-only cache
 // can still be booted from, it just cannot be marked.
-func (s Store) Use(key string) *Lock {
+func (s Store) Use(key string) *flock.Lock {
 	now := time.Now()
 	used := filepath.Join(s.path(key), "used")
 	if err := os.Chtimes(used, now, now); errors.Is(err, os.ErrNotExist) {
@@ -150,11 +152,11 @@ func (s Store) Use(key string) *Lock {
 	// Listings and eviction probe the lock exclusively for an instant;
 	// retry past that.
 	for range 50 {
-		l, err := tryLock(s.path(key+".use.lock"), true)
+		l, err := flock.Try(s.path(key+".use.lock"), true)
 		if err == nil {
 			return l
 		}
-		if !errors.Is(err, errBusy) {
+		if !errors.Is(err, flock.ErrBusy) {
 			return nil
 		}
 		time.Sleep(time.Millisecond)
@@ -178,11 +180,11 @@ func (s Store) CopyOut(ctx context.Context, info Info, dst string) error {
 
 // LockBuild takes the build lock of key, waiting while another process
 // builds it; onWait runs once if it has to wait.
-func (s Store) LockBuild(ctx context.Context, key string, onWait func()) (*Lock, error) {
+func (s Store) LockBuild(ctx context.Context, key string, onWait func()) (*flock.Lock, error) {
 	if err := s.Ensure(); err != nil {
 		return nil, err
 	}
-	l, err := waitLock(ctx, s.path(key+".build.lock"), onWait)
+	l, err := flock.Wait(ctx, s.path(key+".build.lock"), onWait)
 	if err != nil {
 		return nil, fmt.Errorf("locking the image build of %s: %w", key, err)
 	}
@@ -276,7 +278,7 @@ func (s Store) Sweep() []string {
 			}
 		case strings.Contains(name, ".build-"):
 			key := name[:strings.Index(name, ".build-")]
-			l, err := tryLock(s.path(key+".build.lock"), false)
+			l, err := flock.Try(s.path(key+".build.lock"), false)
 			if err != nil {
 				continue // a live build
 			}

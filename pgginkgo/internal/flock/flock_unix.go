@@ -1,6 +1,9 @@
 //go:build !windows
 
-package image
+// Package flock holds the file locks pgginkgo coordinates processes with:
+// flock(2), which the kernel releases however its holder dies, so a crashed
+// run never leaves a lock held.
+package flock
 
 import (
 	"context"
@@ -22,8 +25,8 @@ func (l *Lock) Release() {
 	}
 }
 
-// errBusy means another live process holds the lock.
-var errBusy = errors.New("held by another process")
+// ErrBusy means another live process holds the lock.
+var ErrBusy = errors.New("held by another process")
 
 // openLockFile opens (creating) a lock file. Root, for instance the CLI's gc
 // run by root, hands a file it creates to the directory's owner, so that the
@@ -43,8 +46,9 @@ func openLockFile(path string) (*os.File, error) {
 	return f, nil
 }
 
-// tryLock takes the lock without waiting; errBusy when it is held.
-func tryLock(path string, shared bool) (*Lock, error) {
+// Try takes the lock at path (creating the file) without waiting, shared
+// or exclusive; ErrBusy when another process holds it.
+func Try(path string, shared bool) (*Lock, error) {
 	f, err := openLockFile(path)
 	if err != nil {
 		return nil, err
@@ -62,22 +66,22 @@ func tryLock(path string, shared bool) (*Lock, error) {
 	if err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, errBusy
+			return nil, ErrBusy
 		}
 		return nil, err
 	}
 	return &Lock{f: f}, nil
 }
 
-// waitLock takes an exclusive lock, polling so that ctx can end the wait (a
-// blocked flock(2) cannot be interrupted). onWait runs once, when the lock
-// turns out to be held by someone else.
-func waitLock(ctx context.Context, path string, onWait func()) (*Lock, error) {
+// Wait takes an exclusive lock at path, polling so that ctx can end the
+// wait (a blocked flock(2) cannot be interrupted). onWait, if not nil, runs
+// once, when the lock turns out to be held by someone else.
+func Wait(ctx context.Context, path string, onWait func()) (*Lock, error) {
 	delay := 2 * time.Millisecond
 	waited := false
 	for {
-		l, err := tryLock(path, false)
-		if !errors.Is(err, errBusy) {
+		l, err := Try(path, false)
+		if !errors.Is(err, ErrBusy) {
 			return l, err
 		}
 		if !waited && onWait != nil {
