@@ -26,7 +26,8 @@ var suiteState struct {
 //	var _ = pgginkgo.Suite(pgginkgo.Migrations(os.DirFS("../migrations")))
 //
 // It registers a SynchronizedBeforeSuite in which process 1 starts the
-// cluster (and builds templates) and every process decodes the Handle and
+// cluster (from the migrated image, or building the templates and then the
+// image when there is none) and every process decodes the Handle and
 // exports PG* variables, and a SynchronizedAfterSuite in which every process
 // closes its clients and process 1 then stops the cluster. It works with
 // ginkgo -p, -procs=N and plain go test.

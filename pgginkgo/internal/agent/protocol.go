@@ -3,7 +3,8 @@
 // The test binary re-executes itself with a marker variable; the init function
 // in this package intercepts that marker before any test code runs and turns
 // the process into the agent. The agent owns the postmaster: it sweeps what
-// crashed runs left, boots a cluster from the warm data-directory cache,
+// crashed runs left, boots a cluster from the migrated image or the warm
+// initdb cache, turns a cluster into an image when asked to seal it,
 // reports readiness over its stdout, and stops PostgreSQL and removes the
 // cluster's directories when its parent says so or when its stdin reaches EOF
 // (the parent exited, possibly through SIGKILL).
