@@ -1,6 +1,7 @@
 package decorators_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -68,24 +69,47 @@ var _ = Describe("a failing suite", Serial, func() {
 	})
 
 	Describe("catches leaked connections", func() {
-		It("fails the spec and names each one, or terminates them when asked", func(ctx SpecContext) {
+		It("fails each leaking spec with the kind named, terminates the leaks, and goes on", func(ctx SpecContext) {
+			began := time.Now()
 			run := runFixture(ctx, "leak", 2)
+			Expect(time.Since(began)).To(BeNumerically("<", time.Minute), "no leak holds the run up")
 			Expect(run.clustersStarted()).To(HaveLen(1))
 
-			leaky := run.spec("leaves a connection open")
-			Expect(leaky.State).To(Equal(types.SpecStateFailed))
-			Expect(leaky.Failure.Message).To(MatchRegexp(`^the spec left 1 connection\(s\) open to its database pgg_\w+:\n`))
-			Expect(leaky.Failure.Message).To(MatchRegexp(`\n  pid=\d+ application_name="leaky-client" state=idle last query="SELECT 'left open by the fixture' AS marker"\n`))
-			Expect(leaky.Failure.Message).To(ContainSubstring("decorators.TerminateLeaks()"), "says what to do")
-			Expect(entriesOf(leaky, "pgginkgo database kept")).To(HaveLen(1), "a spec failed by a leak keeps its database")
-			Expect(run.file("conn", leaky.LeafNodeText)).To(And(HavePrefix("dead: "), ContainSubstring("SQLSTATE 57P01")),
-				"the leaked connection is terminated so the database can be reused")
+			kinds := map[string]string{
+				"unclosed rows #0":                 `unclosed rows \(a pool connection still held by unread or unclosed rows: call rows.Close\(\), or defer it\):\n      pid=\d+ application_name="" state=\w+( transaction age=\S+)? last query="SELECT g FROM generate_series\(1, 3\) g"`,
+				"unreleased Acquire #1":            `unreleased Acquire \(a connection taken with Pool\(\).Acquire and never released: call conn.Release\(\)\):\n      pid=\d+ application_name="" state=idle last query="SELECT 'acquired and kept'"`,
+				"open transaction #2":              `open transaction \(a pool connection still held by a transaction: Commit or Rollback it\):\n      pid=\d+ application_name="" state=idle in transaction transaction age=\S+ last query="INSERT INTO accounts\(email\) VALUES \('tx@leak'\)"`,
+				"open transaction #3":              `open transaction \(.*\):\n      pid=\d+ application_name="" state=idle in transaction transaction age=\S+ last query="INSERT INTO accounts\(email\) VALUES \('sql@leak'\)"`,
+				"separate client #4":               `separate client \(a connection the spec opened itself: Close it\):\n      pid=\d+ application_name="leaky-client" state=idle last query="SELECT 'left open by the fixture' AS marker"`,
+				"session left in a transaction #5": `session left in a transaction \(.*\):\n      pid=\d+ application_name="leaky-tx-client" state=idle in transaction transaction age=\S+ last query="BEGIN; INSERT INTO accounts\(email\) VALUES \('client@leak'\)"`,
+			}
+			for text, pattern := range kinds {
+				leaky := run.spec("leaks: " + text)
+				Expect(leaky.State).To(Equal(types.SpecStateFailed), text)
+				Expect(leaky.Failure.Message).To(MatchRegexp(`^the spec left 1 connection\(s\) open to its database pgg_\w+:\n  - `+pattern+`\n`), text)
+				Expect(leaky.Failure.Message).To(ContainSubstring("decorators.TerminateLeaks()"), "says what to do")
+				Expect(entriesOf(leaky, "pgginkgo database kept")).To(HaveLen(1), "a spec failed by a leak keeps its database")
+				Expect(leaky.RunTime).To(BeNumerically("<", 5*time.Second), "%s: the spec never waits on its leak", text)
 
-			terminated := run.spec("leaves a connection open with TerminateLeaks")
-			Expect(terminated.State).To(Equal(types.SpecStatePassed))
-			Expect(run.file("conn", terminated.LeafNodeText)).To(And(HavePrefix("dead: "), ContainSubstring("SQLSTATE 57P01")))
+				terminated := run.spec("leaks with TerminateLeaks: " + text)
+				Expect(terminated.State).To(Equal(types.SpecStatePassed), text)
+			}
+			for _, text := range []string{"leaks: separate client #4", "leaks with TerminateLeaks: session left in a transaction #5"} {
+				Expect(run.file("conn", text)).To(And(HavePrefix("dead: "), ContainSubstring("SQLSTATE 57P01")),
+					"the leaked connection is terminated so the database can be reused")
+			}
+
+			all := run.spec("leaks every kind at once")
+			Expect(all.State).To(Equal(types.SpecStateFailed))
+			Expect(all.Failure.Message).To(HavePrefix("the spec left 6 connection(s) open"))
+			for _, kind := range []string{"unclosed rows", "unreleased Acquire", "open transaction", "separate client", "session left in a transaction"} {
+				Expect(all.Failure.Message).To(ContainSubstring("\n  - "+kind+" ("), "names %s", kind)
+			}
 
 			Expect(run.spec("closes its connection").State).To(Equal(types.SpecStatePassed), "a closed client is no leak")
+			for i := range 6 {
+				Expect(run.spec(fmt.Sprintf("finds a clean database after the leaks #%d", i)).State).To(Equal(types.SpecStatePassed))
+			}
 		}, SpecTimeout(3*time.Minute))
 	})
 

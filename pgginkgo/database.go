@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -20,6 +21,7 @@ type Database struct {
 	template string
 	url      string
 	pool     *pgxpool.Pool
+	conns    *connTracker // the pool's acquired connections
 
 	mu    sync.Mutex
 	sqlDB *sql.DB
@@ -69,8 +71,22 @@ func (d *Database) String() string {
 // close closes every connection pgginkgo holds to the database.
 func (d *Database) close() {
 	d.closeSQL()
-	d.pool.Close()
+	closePool(d.pool)
 	d.closeReset()
+}
+
+// renewPool gives the database a new pool in place of one that still has
+// connections out after its spec (see checkLeaks), and closes the old one
+// without waiting on them.
+func (d *Database) renewPool() {
+	pool, conns, err := newDatabasePool(context.Background(), d.url)
+	if err != nil { // only a URL pgginkgo built, which parsed before
+		procPools.log.Warn("renewing the pool of a database failed", "database", d.name, "error", err)
+		return
+	}
+	old := d.pool
+	d.pool, d.conns = pool, conns
+	closePool(old)
 }
 
 // resetPID is the backend pid of the reset connection, or 0.
@@ -83,7 +99,9 @@ func (d *Database) resetPID() uint32 {
 
 func (d *Database) closeReset() {
 	if d.reset != nil {
-		_ = d.reset.Close(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = d.reset.Close(ctx)
 		d.reset = nil
 	}
 }

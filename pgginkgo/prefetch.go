@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/template"
 )
 
@@ -240,7 +238,9 @@ func (p *prefetch) fill() {
 // (11–18 ms measured here) is paid before a spec asks.
 func (p *prefetch) create() (*Database, error) {
 	name := nextDatabaseName(p.name)
-	if err := p.admin.Clone(p.ctx, p.tmplDB, name); err != nil {
+	ctx, cancel := context.WithTimeout(p.ctx, cleanupTimeout)
+	defer cancel()
+	if err := p.admin.Clone(ctx, p.tmplDB, name); err != nil {
 		return nil, fmt.Errorf("pgginkgo: preparing a database from template %q: %w", p.name, err)
 	}
 	return p.connect(name)
@@ -250,23 +250,31 @@ func (p *prefetch) create() (*Database, error) {
 // when that fails.
 func (p *prefetch) connect(name string) (*Database, error) {
 	url := p.h.URL(name)
-	pc, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, err
-	}
-	pool, err := pgxpool.NewWithConfig(p.ctx, pc)
+	pool, conns, err := newDatabasePool(p.ctx, url)
 	if err == nil {
-		err = pool.Ping(p.ctx)
-	}
-	if err != nil {
-		if pool != nil {
+		ctx, cancel := context.WithTimeout(p.ctx, connectTimeout)
+		err = pool.Ping(ctx)
+		cancel()
+		if err != nil {
 			pool.Close()
 		}
-		_ = p.admin.Drop(context.WithoutCancel(p.ctx), name)
+	}
+	if err != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), cleanupTimeout)
+		defer cancel()
+		_ = p.admin.Drop(ctx, name)
 		return nil, fmt.Errorf("pgginkgo: connecting to new database %s: %w", name, err)
 	}
-	return &Database{name: name, template: p.name, url: url, pool: pool}, nil
+	return &Database{name: name, template: p.name, url: url, pool: pool, conns: conns}, nil
 }
+
+// connectTimeout bounds a new connection; cleanupTimeout bounds every
+// database call made after a spec (recycling, dropping, marking), so that
+// a wedged server fails a spec instead of hanging the suite.
+const (
+	connectTimeout = 30 * time.Second
+	cleanupTimeout = time.Minute
+)
 
 // stop ends the workers and closes the pool's databases at the end of a
 // suite, without dropping them: the cluster is removed as a whole, and a

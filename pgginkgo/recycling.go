@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/recycle"
 )
@@ -14,7 +15,9 @@ import (
 func (p *prefetch) recycle(db *Database) {
 	began := time.Now()
 	db.closeSQL()
-	rep, err := p.reset(db)
+	ctx, cancel := context.WithTimeout(p.ctx, cleanupTimeout)
+	rep, err := p.reset(ctx, db)
+	cancel()
 	if err == nil && rep.Outcome == recycle.Recycled {
 		p.stats.add(&p.stats.s.Recycles, time.Since(began))
 		select {
@@ -54,10 +57,10 @@ func (p *prefetch) recycle(db *Database) {
 // every recycle, and the spec's own statements after it (17 ms against
 // 4 ms per recycle for 90 tables here). The spec's connection, held idle
 // by us, is vouched for with Options.Allow.
-func (p *prefetch) reset(db *Database) (recycle.Report, error) {
-	conns := db.pool.AcquireAllIdle(p.ctx)
+func (p *prefetch) reset(ctx context.Context, db *Database) (recycle.Report, error) {
+	conns := db.pool.AcquireAllIdle(ctx)
 	if len(conns) == 0 {
-		c, err := db.pool.Acquire(p.ctx)
+		c, err := db.pool.Acquire(ctx)
 		if err != nil {
 			return recycle.Report{}, err
 		}
@@ -65,22 +68,22 @@ func (p *prefetch) reset(db *Database) (recycle.Report, error) {
 	}
 	keep := conns[0]
 	for _, c := range conns[1:] {
-		_ = c.Hijack().Close(p.ctx)
+		_ = hijack(db, c).Close(ctx)
 	}
 	conn := keep.Conn()
 	// Clear what the spec left in the session (transactions, settings,
 	// prepared statements, temp tables, LISTEN, advisory locks) while
 	// keeping its cached plans, which DISCARD ALL would drop.
-	if err := recycle.CleanSession(p.ctx, conn); err != nil {
-		_ = keep.Hijack().Close(context.Background())
+	if err := recycle.CleanSession(ctx, conn); err != nil {
+		_ = hijack(db, keep).Close(ctx)
 		return recycle.Report{}, err
 	}
 	defer keep.Release()
-	rc, err := p.resetConn(db)
+	rc, err := p.resetConn(ctx, db)
 	if err != nil {
 		return recycle.Report{}, err
 	}
-	rep, err := recycle.Options{Allow: []uint32{conn.PgConn().PID()}}.Reset(p.ctx, rc)
+	rep, err := recycle.Options{Allow: []uint32{conn.PgConn().PID()}}.Reset(ctx, rc)
 	if err != nil {
 		db.closeReset()
 	}
@@ -89,7 +92,7 @@ func (p *prefetch) reset(db *Database) (recycle.Report, error) {
 
 // resetConn returns the database's dedicated reset connection, opening it
 // on the first recycle.
-func (p *prefetch) resetConn(db *Database) (*pgx.Conn, error) {
+func (p *prefetch) resetConn(ctx context.Context, db *Database) (*pgx.Conn, error) {
 	if db.reset != nil && !db.reset.IsClosed() {
 		return db.reset, nil
 	}
@@ -101,7 +104,7 @@ func (p *prefetch) resetConn(db *Database) (*pgx.Conn, error) {
 	// costs no round trip; the first Reset warms the plans.
 	cc.RuntimeParams["application_name"] = recycle.ResetApplicationName
 	cc.RuntimeParams["session_replication_role"] = "replica"
-	conn, err := pgx.ConnectConfig(p.ctx, cc)
+	conn, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
 		return nil, fmt.Errorf("pgginkgo: opening the reset connection of %s: %w", db.name, err)
 	}
@@ -114,7 +117,17 @@ func (p *prefetch) dispose(db *Database) {
 	if p.final.Load() {
 		return // the suite has ended: the cluster goes, with its databases
 	}
-	if err := p.admin.Drop(context.Background(), db.name); err != nil {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), cleanupTimeout)
+	defer cancel()
+	if err := p.admin.Drop(ctx, db.name); err != nil {
 		p.log.Warn("dropping a used database failed", "database", db.name, "error", err)
 	}
+}
+
+// hijack takes a connection out of a database's pool for good, and out of
+// its leak accounting.
+func hijack(db *Database, c *pgxpool.Conn) *pgx.Conn {
+	conn := c.Hijack()
+	db.conns.forget(conn)
+	return conn
 }

@@ -177,7 +177,8 @@ func release(b *binding) {
 	}
 	b.released = true
 	if b.ordered {
-		_ = checkLeaks(context.Background(), b, false)
+		// The container has ended: no spec context is left to derive from.
+		_ = checkLeaks(context.Background(), b, false) // checkLeaks bounds it
 	}
 	if b.keeps() {
 		keep(b)
@@ -200,7 +201,9 @@ func keep(b *binding) {
 	}
 	spec := ginkgo.CurrentSpecReport().FullText()
 	comment := fmt.Sprintf("pgginkgo kept (%s): %s", why, spec)
-	_, err := procPools.admin.Exec(context.Background(), fmt.Sprintf("COMMENT ON DATABASE %s IS %s",
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	_, err := procPools.admin.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS %s",
 		pgx.Identifier{b.db.name}.Sanitize(), quoteLiteral(comment)))
 	if err != nil {
 		procPools.log.Warn("marking a kept database failed", "database", b.db.name, "error", err)
