@@ -36,6 +36,9 @@ type Handle struct {
 	// Ready lists, per template, databases cloned before the run started
 	// (in the migrated image) that the processes of the run share out.
 	Ready map[string][]string `json:"ready,omitempty"`
+	// Prefetch is the databases per template each process keeps, as
+	// process 1 sized it for the run; 0 leaves each process its option.
+	Prefetch int `json:"prefetch,omitempty"`
 	// Image is the key of the migrated image the cluster holds, if any.
 	Image string `json:"image,omitempty"`
 	// Env is what every process exports: PGHOST, PGPORT, PGUSER,
@@ -115,9 +118,17 @@ func (h *Handle) ConnConfig(dbname string) (*pgx.ConnConfig, error) {
 
 // Pool opens a pgx pool on dbname. The caller closes it.
 func (h *Handle) Pool(ctx context.Context, dbname string) (*pgxpool.Pool, error) {
+	return h.pool(ctx, dbname, 0)
+}
+
+// pool is Pool with at most maxConns connections, or pgxpool's default.
+func (h *Handle) pool(ctx context.Context, dbname string, maxConns int32) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(h.URL(dbname))
 	if err != nil {
 		return nil, fmt.Errorf("pgginkgo: pool config for %q: %w", dbname, err)
+	}
+	if maxConns > 0 {
+		pc.MaxConns = maxConns
 	}
 	p, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {

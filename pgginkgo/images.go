@@ -230,10 +230,13 @@ type Environment struct {
 	CacheDir   string // binaries, initdb cache and images
 	ImageDir   string // the images, inside CacheDir
 	RuntimeDir string // where cluster directories are created
-	// MaxConnections is the server's max_connections, PerProcess the
-	// connections one ginkgo process may hold (two for each database of
-	// its prefetch pool, and its admin pool), and Processes how many parallel
-	// processes that budget allows.
+	// MaxConnections is the most max_connections a suite will set (it
+	// sizes it to its processes, up to one connection per 8 MiB of
+	// memory), or the explicit Setting; PerProcess the connections one
+	// ginkgo process may hold (two for each database of its prefetch pool,
+	// its admin pool, its spec's pool and headroom for clients of its own);
+	// Processes how many parallel processes that allows at the full
+	// Prefetch.
 	MaxConnections, PerProcess, Processes int
 }
 
@@ -258,22 +261,23 @@ func Inspect(opts ...Option) (Environment, error) {
 	env.ImageDir, _ = imageStoreDir(cfg)
 	env.RuntimeDir = cfg.runtimeDir
 	if env.RuntimeDir == "" {
-		root := memoryBackedDir()
+		root, _ := memoryBackedDir()
 		if root == "" {
 			root = os.TempDir()
 		}
 		env.RuntimeDir = filepath.Join(root, "pgginkgo-"+strconv.Itoa(env.UID))
 	}
-	env.MaxConnections, _ = strconv.Atoi(cfg.settings["max_connections"])
-	if env.MaxConnections == 0 {
-		env.MaxConnections = 100 // PostgreSQL's own default
+	// A suite sizes max_connections to its run (see budget.go), up to a
+	// ceiling set by the machine's memory, unless it is set explicitly.
+	env.MaxConnections = connectionCeiling()
+	if cfg.explicit["max_connections"] {
+		env.MaxConnections, _ = strconv.Atoi(cfg.settings["max_connections"])
+		if _, set := cfg.settings["max_connections"]; !set {
+			env.MaxConnections = 100 // PostgreSQL's own default
+		}
 	}
-	// Each database of a prefetch pool keeps two connections open between
-	// specs, its pool's and the one it is reset through; a spec may open a
-	// few more; the admin pool holds one or two.
-	env.PerProcess = 2*cfg.prefetch + 2
-	const reserved = 3 // superuser_reserved_connections
-	env.Processes = max(0, (env.MaxConnections-reserved)/env.PerProcess)
+	env.PerProcess = connsPerProcess(max(1, len(cfg.templates)), cfg.prefetch)
+	env.Processes = max(0, (env.MaxConnections-setupConns)/env.PerProcess)
 	return env, nil
 }
 

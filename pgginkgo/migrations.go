@@ -91,7 +91,7 @@ func Prefetch(n int) Option {
 			c.errs = append(c.errs, fmt.Errorf("Prefetch(%d): keep at least one database ready", n))
 			return
 		}
-		c.prefetch = n
+		c.prefetch, c.prefetchSet = n, true
 	}
 }
 

@@ -37,14 +37,17 @@ type config struct {
 	repositoryURL string
 	offline       bool
 	errs          []error
+	explicit      map[string]bool // settings given with Setting
 
 	// fresh-database options, used by Suite
-	templates  []template.Template
-	prefetch   int
-	keepPolicy KeepPolicy
-	leakPolicy LeakPolicy
-	afterStart []func(context.Context, *Handle) error
-	beforeStop []func(context.Context, *Handle) error
+	templates   []template.Template
+	prefetch    int
+	prefetchSet bool // given with Prefetch: never capped, an error when it cannot fit
+	procs       int  // processes of the run (Suite); 0 for Start
+	keepPolicy  KeepPolicy
+	leakPolicy  LeakPolicy
+	afterStart  []func(context.Context, *Handle) error
+	beforeStop  []func(context.Context, *Handle) error
 
 	// the migrated image, used by Suite and Prepare
 	noImage     bool         // WithoutImage
@@ -65,7 +68,7 @@ func DefaultSettings() map[string]string {
 		"shared_buffers":      "32MB",
 		"wal_level":           "minimal",
 		"max_wal_senders":     "0",
-		"max_connections":     "200", // room for ginkgo -p processes, each with a prefetch pool
+		"max_connections":     "200", // Suite sizes it to the run instead; see budget.go
 		"password_encryption": "scram-sha-256",
 		"jit":                 "off", // JIT compilation costs more than it saves on test-sized queries
 	}
@@ -167,6 +170,10 @@ func Setting(name, value string) Option {
 			c.errs = append(c.errs, fmt.Errorf("Setting(%q): pgginkgo manages this one; use Port to fix the port", name))
 			return
 		}
+		if c.explicit == nil {
+			c.explicit = map[string]bool{}
+		}
+		c.explicit[name] = true
 		if value == "" {
 			delete(c.settings, name)
 			return

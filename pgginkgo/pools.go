@@ -33,9 +33,12 @@ var procPools struct {
 }
 
 func startProcessPools(ctx context.Context, cfg *config, h *Handle, log *slog.Logger) error {
-	admin, err := h.Pool(context.WithoutCancel(ctx), "postgres")
+	admin, err := h.pool(context.WithoutCancel(ctx), "postgres", adminConns)
 	if err != nil {
 		return err
+	}
+	if h.Prefetch > 0 {
+		cfg.prefetch = h.Prefetch
 	}
 	adm, err := template.NewAdmin(ctx, admin)
 	if err != nil {

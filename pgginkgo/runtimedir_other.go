@@ -2,4 +2,6 @@
 
 package pgginkgo
 
-func memoryBackedDir() string { return "" }
+func memoryBackedDir() (string, int64) { return "", -1 }
+
+func totalMemory() int64 { return -1 }

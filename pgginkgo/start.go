@@ -17,6 +17,7 @@ import (
 	"github.com/pgginkgo/pgginkgo/envscope"
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/agent"
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/binaries"
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/image"
 )
 
 // Start boots a PostgreSQL cluster for tests and returns the Guard that owns
@@ -100,17 +101,6 @@ func start(ctx context.Context, cfg *config) (*Guard, *Handle, error) {
 	if acct != nil {
 		uid = int(acct.UID)
 	}
-	base := cfg.runtimeDir
-	if base == "" {
-		root := memoryBackedDir()
-		if root == "" {
-			root = os.TempDir()
-		}
-		base = filepath.Join(root, "pgginkgo-"+strconv.Itoa(uid))
-	}
-	if err := checkRuntimeDir(base, acct); err != nil {
-		return nil, nil, err
-	}
 	if cfg.port < 0 || cfg.port > 65535 {
 		return nil, nil, fmt.Errorf("pgginkgo: Port(%d) is out of range; pass 0 to pick a free port", cfg.port)
 	}
@@ -122,7 +112,7 @@ func start(ctx context.Context, cfg *config) (*Guard, *Handle, error) {
 	}
 	acfg := agent.Config{
 		BinDir: res.BinDir, BinRoot: res.Root, Version: res.Version,
-		CacheDir: agentCache, BaseDir: base, User: cfg.superuser, Verifier: verifier,
+		CacheDir: agentCache, User: cfg.superuser, Verifier: verifier,
 		Locale: cfg.locale, Encoding: cfg.encoding, Port: cfg.port, Settings: cfg.settings,
 		StartLimit: cfg.startTimeout, ParentPID: os.Getpid(),
 	}
@@ -132,18 +122,38 @@ func start(ctx context.Context, cfg *config) (*Guard, *Handle, error) {
 			return nil, nil, fmt.Errorf("pgginkgo: %w", err)
 		}
 		if on && !cfg.noImage {
-			base, describe, err := imageKey(ctx, cfg, res)
+			key, describe, err := imageKey(ctx, cfg, res)
 			if err != nil {
 				return nil, nil, err
 			}
 			acfg.Image = &agent.ImageRequest{
-				Store: filepath.Join(agentCache, "images"), Base: base, Ready: cfg.imageReady,
+				Store: filepath.Join(agentCache, "images"), Base: key, Ready: cfg.imageReady,
 				Limits: cfg.imageLimits, Describe: describe,
 			}
 		} else {
 			log.Info("migrated image bypassed: this run applies the migrations in its own cluster", "why", imageOffReason(cfg))
 		}
 	}
+	var img imageSizer
+	if acfg.Image != nil {
+		if info, ok := (image.Store{Dir: acfg.Image.Store}).Find(acfg.Image.Base, acfg.Image.Ready); ok {
+			img = storedImage(info)
+		}
+	}
+	need := cfg.spaceNeed(estimateSizes(img))
+	base := cfg.runtimeDir
+	if base == "" {
+		if base, err = chooseRuntimeDir(uid, need, os.TempDir(), log); err != nil {
+			return nil, nil, err
+		}
+	} else if free := freeBytes(base); free >= 0 && free < need {
+		return nil, nil, fmt.Errorf("pgginkgo: RuntimeDir(%q) has %s free, and the cluster needs about %s for its databases; free some space, pass another directory, or lower Prefetch or the number of processes",
+			base, FormatBytes(free), FormatBytes(need))
+	}
+	if err := checkRuntimeDir(base, acct); err != nil {
+		return nil, nil, err
+	}
+	acfg.BaseDir = base
 	log.Debug("starting cluster", "settings", cfg.settings, "cacheDir", agentCache, "runtimeDir", base,
 		"superuser", cfg.superuser, "locale", cfg.locale, "encoding", cfg.encoding, "password", "[redacted]")
 	step = time.Now()

@@ -44,6 +44,12 @@ func Suite(opts ...Option) bool {
 		// so that `go test` and `ginkgo -p` on a small machine share one.
 		suiteCfg, _ := ginkgo.GinkgoConfiguration()
 		cfg.imageReady = max(2, suiteCfg.ParallelTotal)
+		// Sized before the server starts: max_connections cannot change
+		// without a restart.
+		cfg.procs = max(1, suiteCfg.ParallelTotal)
+		if err := cfg.budget(cfg.procs, log); err != nil {
+			ginkgo.Fail(err.Error())
+		}
 		g, h, err := start(ctx, cfg)
 		if err != nil {
 			ginkgo.Fail(err.Error())
@@ -58,6 +64,10 @@ func Suite(opts ...Option) bool {
 		if err := g.installTemplates(ctx, cfg, h, log); err != nil {
 			ginkgo.Fail(err.Error())
 		}
+		if err := cfg.checkSpace(ctx, h, g.Dir(), log); err != nil {
+			ginkgo.Fail(err.Error())
+		}
+		h.Prefetch = cfg.prefetch // as capped by budget and checkSpace
 		if err := g.exportEnv(ctx, cfg); err != nil {
 			ginkgo.Fail(err.Error())
 		}

@@ -360,10 +360,10 @@ func doctorShm(r *report, env pgginkgo.Environment, envErr error) {
 func doctorBudget(r *report, env pgginkgo.Environment) {
 	r.section("connection budget")
 	want := ginkgoProcs()
-	r.line("max_connections %d, %d per process (two per prefetched database, and the admin pool): room for %d parallel processes", env.MaxConnections, env.PerProcess, env.Processes)
+	r.line("max_connections up to %d, %d per process (two per prefetched database, the admin and spec pools, headroom): room for %d parallel processes", env.MaxConnections, env.PerProcess, env.Processes)
 	r.line("ginkgo -p starts %d processes on this machine", want)
 	if env.Processes < want {
-		need := want*env.PerProcess + 3
+		need := want*env.PerProcess + 10
 		r.problem(fmt.Sprintf("the budget allows %d parallel processes, fewer than the %d ginkgo -p starts here", env.Processes, want),
 			fmt.Sprintf("run ginkgo with --procs=%d, or give the suite pgginkgo.Setting(\"max_connections\", \"%d\") or a smaller pgginkgo.Prefetch", max(env.Processes, 1), need))
 	}

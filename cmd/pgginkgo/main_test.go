@@ -277,7 +277,7 @@ func TestDoctor(t *testing.T) {
 		"account\n", account,
 		"cache\n", "directory  " + cache, "does not exist yet", "images     none in",
 		"/dev/shm\n", "/dev/shm   ",
-		"connection budget\n", "max_connections 200", "room for ", "parallel processes",
+		"connection budget\n", "max_connections up to ", "room for ", "parallel processes",
 		fmt.Sprintf("ginkgo -p starts %d processes", ginkgoProcs()),
 	}, nil)
 	if problems > 0 {
