@@ -2,6 +2,7 @@ package decorators_test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -110,6 +111,36 @@ var _ = Describe("a failing suite", Serial, func() {
 			for i := range 6 {
 				Expect(run.spec(fmt.Sprintf("finds a clean database after the leaks #%d", i)).State).To(Equal(types.SpecStatePassed))
 			}
+		}, SpecTimeout(3*time.Minute))
+	})
+
+	Describe("removes the cluster-wide objects a spec created", func() {
+		It("so that two specs that create role app both pass, and the cluster ends as it started", func(ctx SpecContext) {
+			run := runFixture(ctx, "cluster", 1)
+			for _, text := range []string{"creates role app, a database and a setting, first", "creates role app, a database and a setting, second"} {
+				s := run.spec(text)
+				Expect(s.State).To(Equal(types.SpecStatePassed), text)
+				for _, obj := range []string{`object="role \"app\""`, `object="database \"app_scratch\""`, `object="ALTER SYSTEM work_mem = \"7MB\""`} {
+					Expect(s.CapturedGinkgoWriterOutput).To(MatchRegexp(`msg="removed a cluster-wide object the spec created" `+regexp.QuoteMeta(obj)+` database=pgg_\w+`), "%s: a log line for %s", text, obj)
+				}
+			}
+			Expect(run.file("state", "sees none of them afterwards")).To(Equal("0,0,0"))
+			start, err := os.ReadFile(filepath.Join(run.out, "cluster-start.txt"))
+			Expect(err).NotTo(HaveOccurred())
+			end, err := os.ReadFile(filepath.Join(run.out, "cluster-end.txt"))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(end)).To(Equal(string(start)), "pg_roles, the databases, ALTER SYSTEM and work_mem are back to their start state")
+			Expect(string(start)).To(HaveSuffix("\n4MB"))
+		}, SpecTimeout(3*time.Minute))
+
+		It("fails the spec with the objects named under ClusterObjects(FailOnClusterObjects)", func(ctx SpecContext) {
+			run := runFixture(ctx, "clusterfail", 1)
+			s := run.spec("creates role app under the Fail policy")
+			Expect(s.State).To(Equal(types.SpecStateFailed))
+			Expect(s.Failure.Message).To(Equal(`the spec created 3 cluster-wide object(s), which outlive its database and would reach every later spec: ALTER SYSTEM work_mem = "7MB", database "app_scratch", role "app".
+pgginkgo removed them. Drop them in the spec (DeferCleanup), create them in a migration, or leave the suite at pgginkgo.ClusterObjects(pgginkgo.DropClusterObjects) to have them removed without failing.`))
+			Expect(entriesOf(s, "pgginkgo database kept")).To(HaveLen(1), "the failed spec's database is kept")
+			Expect(run.spec("creates role app again").State).To(Equal(types.SpecStatePassed))
 		}, SpecTimeout(3*time.Minute))
 	})
 

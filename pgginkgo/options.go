@@ -45,9 +45,11 @@ type config struct {
 	prefetchSet bool // given with Prefetch: never capped, an error when it cannot fit
 	procs       int  // processes of the run (Suite); 0 for Start
 	keepPolicy  KeepPolicy
-	leakPolicy  LeakPolicy
-	afterStart  []func(context.Context, *Handle) error
-	beforeStop  []func(context.Context, *Handle) error
+	// what to do with cluster-wide objects a spec creates
+	clusterObjects ClusterObjectPolicy
+	leakPolicy     LeakPolicy
+	afterStart     []func(context.Context, *Handle) error
+	beforeStop     []func(context.Context, *Handle) error
 
 	// the migrated image, used by Suite and Prepare
 	noImage     bool         // WithoutImage

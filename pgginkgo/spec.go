@@ -21,6 +21,8 @@ type binding struct {
 	failed   bool
 	released bool
 	lastSpec string
+	before   clusterState // the cluster-wide objects when the database was bound
+	replace  bool         // the database was dropped (see dropTablespace)
 }
 
 // specs holds the binding of the spec running in this process. Ginkgo runs
@@ -112,6 +114,7 @@ func bind(ctx context.Context, id int64, o databaseOptions) *binding {
 	}
 	procPools.stats.add(&procPools.stats.s.Acquires, time.Since(began))
 	b = &binding{key: key, db: db, pool: p, opts: o, ordered: ordered, lastSpec: spec}
+	b.before = clusterObjectsBefore(ctx)
 	specs.active = b
 	if ordered {
 		ginkgo.DeferCleanup(noteOrderedOutcome, b)
@@ -122,10 +125,12 @@ func bind(ctx context.Context, id int64, o databaseOptions) *binding {
 			// A leak fails the spec, so it is known before deciding to keep.
 			leaked := checkLeaks(ctx, b, true)
 			b.failed = ginkgo.CurrentSpecReport().Failed() || leaked != ""
+			objects := removeClusterObjects(ctx, b)
+			b.failed = b.failed || objects != ""
 			reportKeepable(b)
 			release(b)
-			if leaked != "" {
-				ginkgo.Fail(leaked)
+			if msg := strings.TrimSpace(leaked + "\n" + objects); msg != "" {
+				ginkgo.Fail(msg)
 			}
 		})
 	}
@@ -177,8 +182,16 @@ func release(b *binding) {
 	}
 	b.released = true
 	if b.ordered {
-		// The container has ended: no spec context is left to derive from.
-		_ = checkLeaks(context.Background(), b, false) // checkLeaks bounds it
+		// The container has ended: no spec context is left to derive from;
+		// both bound their calls.
+		_ = checkLeaks(context.Background(), b, false)
+		if msg := removeClusterObjects(context.Background(), b); msg != "" {
+			procPools.log.Warn(msg)
+		}
+	}
+	if b.replace {
+		b.pool.forget(b.db)
+		return
 	}
 	if b.keeps() {
 		keep(b)
@@ -213,3 +226,5 @@ func keep(b *binding) {
 }
 
 func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
+
+func ginkgoSpecText() string { return ginkgo.CurrentSpecReport().FullText() }
