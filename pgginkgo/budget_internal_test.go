@@ -1,0 +1,78 @@
+package pgginkgo
+
+import (
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestBudgetSizesMaxConnections(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cases := []struct {
+		name     string
+		opts     []Option
+		procs    int
+		wantMax  string
+		wantP    int
+		wantErrs []string
+	}{
+		{name: "one process", opts: []Option{Prefetch(4)}, procs: 1, wantMax: "100", wantP: 4},
+		{name: "a 48-core runner", opts: []Option{Prefetch(8)}, procs: 47, wantMax: strconv.Itoa(47*(9+16) + 10), wantP: 8},
+		{name: "an explicit max_connections caps an implicit Prefetch", opts: []Option{Setting("max_connections", "60")}, procs: 4, wantMax: "60", wantP: 1},
+		{name: "an explicit max_connections too small even for Prefetch 1", opts: []Option{Setting("max_connections", "100")}, procs: 48,
+			wantErrs: []string{`pgginkgo: Setting("max_connections", "100") is too small for this run, which needs 48 process(es) × 11 connections (1 template(s) × Prefetch 1 × 2, + 9) + 10 = 538; raise it to 538`}},
+		{name: "an explicit Prefetch beyond the machine", opts: []Option{Prefetch(8)}, procs: 100000,
+			wantErrs: []string{"pgginkgo: this run needs 100000 process(es) × 25 connections", "more than the", "this machine's memory allows (one per 8 MiB)", "lower Prefetch or run fewer processes"}},
+		{name: "a max_connections that is no number", opts: []Option{Setting("max_connections", "many")}, procs: 2,
+			wantErrs: []string{`pgginkgo: Setting("max_connections", "many"): not a positive number`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := newConfig(c.opts)
+			err := cfg.budget(c.procs, quiet)
+			if len(c.wantErrs) > 0 {
+				if err == nil {
+					t.Fatalf("no error; max_connections=%s", cfg.settings["max_connections"])
+				}
+				for _, w := range c.wantErrs {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q\ndoes not contain %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.settings["max_connections"]; got != c.wantMax {
+				t.Errorf("max_connections = %s, want %s", got, c.wantMax)
+			}
+			if cfg.prefetch != c.wantP {
+				t.Errorf("prefetch = %d, want %d", cfg.prefetch, c.wantP)
+			}
+		})
+	}
+}
+
+func TestChooseRuntimeDirSaysWhatIsMissing(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tmp := t.TempDir()
+	_, err := chooseRuntimeDir(0, 1<<60, tmp, quiet)
+	if err == nil {
+		t.Fatal("no error for an exabyte")
+	}
+	for _, w := range []string{"pgginkgo: the cluster needs about ", "neither /dev/shm (", tmp + " (", "set TMPDIR or pass pgginkgo.RuntimeDir, or lower Prefetch or the number of processes"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q\ndoes not contain %q", err, w)
+		}
+	}
+	dir, err := chooseRuntimeDir(0, 1<<20, tmp, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shm, _ := memoryBackedDir(); shm != "" && !strings.HasPrefix(dir, shm) {
+		t.Errorf("a MiB fits in /dev/shm, got %s", dir)
+	}
+}
