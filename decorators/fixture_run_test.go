@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,15 +33,43 @@ type fixtureRun struct {
 // fixtureDir is where the fixture suite lives, relative to this package.
 const fixtureDir = "./testdata/fixture"
 
-// runFixture runs the fixture in mode under `ginkgo --procs=N`, and checks
-// that the run left nothing behind. env adds variables to the fixture's
+// runFixture runs the fixture in mode under `ginkgo --procs=N`, with the
+// run's own temporary directory (out) as --output-dir, and checks that the
+// run left nothing behind. env adds variables to the fixture's
 // environment, as "KEY=value".
 func runFixture(ctx SpecContext, mode string, procs int, env ...string) *fixtureRun {
 	GinkgoHelper()
+	return runFixtureWith(ctx, fixtureOptions{}, mode, procs, env...)
+}
+
+// fixtureOptions change how runFixtureWith runs the CLI.
+type fixtureOptions struct {
+	besideSuite bool      // no --output-dir, so that the run writes beside the fixture
+	console     io.Writer // sees the console as it is written, besides fixtureRun.console
+}
+
+func runFixtureWith(ctx SpecContext, o fixtureOptions, mode string, procs int, env ...string) *fixtureRun {
+	GinkgoHelper()
 	r := &fixtureRun{mode: mode, out: GinkgoT().TempDir()}
 	reportPath := filepath.Join(r.out, "report.json")
-	cmd := exec.CommandContext(ctx, fixtureCLI(), "--procs="+strconv.Itoa(procs), "--no-color", "--timeout=2m",
-		"--json-report="+reportPath, fixtureDir)
+	args := []string{"--procs=" + strconv.Itoa(procs), "--no-color", "--timeout=2m"}
+	if o.besideSuite {
+		// The CLI has each process write <package dir>/<the path given>
+		// and merges that into the path given, leaving the directories:
+		// remove them, up to the fixture, while they are empty.
+		args = append(args, "--json-report="+reportPath)
+		defer func() {
+			for d := filepath.Join(fixtureDir, r.out); d != filepath.Clean(fixtureDir); d = filepath.Dir(d) {
+				if os.Remove(d) != nil {
+					break
+				}
+			}
+		}()
+	} else {
+		// The CLI merges the report into <output dir>/report.json.
+		args = append(args, "--output-dir="+r.out, "--json-report=report.json")
+	}
+	cmd := exec.CommandContext(ctx, fixtureCLI(), append(args, fixtureDir)...)
 	cmd.Env = append(fixtureEnv(), append([]string{"FIXTURE_MODE=" + mode, "FIXTURE_OUT=" + r.out}, env...)...)
 	// Its own process group, so that an interrupted spec takes the whole
 	// fixture run down with it.
@@ -48,7 +77,11 @@ func runFixture(ctx SpecContext, mode string, procs int, env ...string) *fixture
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second
 	var console bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &console, &console
+	var w io.Writer = &console
+	if o.console != nil {
+		w = io.MultiWriter(&console, o.console)
+	}
+	cmd.Stdout, cmd.Stderr = w, w
 	err := cmd.Run()
 	r.console = console.String()
 	var exitErr *exec.ExitError

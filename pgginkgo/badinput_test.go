@@ -44,6 +44,8 @@ var _ = Describe("Start with bad input", func() {
 			[]pgginkgo.Option{pgginkgo.CacheDir("/proc/pgginkgo-cache")}, "/proc/pgginkgo-cache", "pgginkgo.CacheDir"),
 		Entry("an unusable runtime directory",
 			[]pgginkgo.Option{pgginkgo.RuntimeDir("/nonexistent-parent/x")}, "/nonexistent-parent", "pgginkgo.RuntimeDir"),
+		Entry("a negative cap on failure dumps",
+			[]pgginkgo.Option{pgginkgo.FailureDumps(-1)}, "pgginkgo: invalid option: FailureDumps(-1): the cap cannot be negative; pass 0 to turn the dumps off"),
 		Entry("a port out of range",
 			[]pgginkgo.Option{pgginkgo.Port(70000)}, "Port(70000) is out of range"),
 	)

@@ -43,6 +43,11 @@ func reportKept(ctx context.Context, h *Handle) {
 	msg := fmt.Sprintf("%d database(s) kept:\n%s", len(lines), strings.Join(lines, "\n"))
 	ginkgo.AddReportEntry("pgginkgo kept databases", msg, ginkgo.ReportEntryVisibilityAlways)
 	if d, err := time.ParseDuration(os.Getenv("PGGINKGO_HOLD")); err == nil && d > 0 {
+		// To stderr, from SynchronizedAfterSuite's process-1 body: under
+		// ginkgo -p, Ginkgo forwards stdout and stderr there (and in the
+		// setup twin) to the CLI as they are written; elsewhere, and for
+		// GinkgoWriter and report entries, output shows when the node
+		// ends, after the hold. See docs/design.md, "Evidence after a failure".
 		fmt.Fprintf(os.Stderr, "pgginkgo: %s\npgginkgo: holding the cluster for %s (PGGINKGO_HOLD); interrupt to stop earlier\n", msg, d)
 		select {
 		case <-time.After(d):

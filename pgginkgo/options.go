@@ -44,10 +44,12 @@ type config struct {
 	prefetch    int
 	prefetchSet bool // given with Prefetch: never capped, an error when it cannot fit
 	procs       int  // processes of the run (Suite); 0 for Start
+	watchPID    int  // the ginkgo CLI's PID, when Suite runs under it; see ginkgocli.go
 	keepPolicy  KeepPolicy
 	// what to do with cluster-wide objects a spec creates
 	clusterObjects ClusterObjectPolicy
 	leakPolicy     LeakPolicy
+	failureDumps   int // FailureDumps: the run's cap on dumps of failed specs' databases
 	afterStart     []func(context.Context, *Handle) error
 	beforeStop     []func(context.Context, *Handle) error
 
@@ -105,6 +107,7 @@ func defaultConfig() *config {
 		prefetch:     defaultPrefetch(),
 		keepPolicy:   KeepOnFailure,
 		leakPolicy:   FailOnLeak,
+		failureDumps: 20, // enough to see a pattern, few enough not to fill a disk
 	}
 }
 

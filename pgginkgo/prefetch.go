@@ -70,10 +70,16 @@ func (p *prefetch) acquire(ctx context.Context) (*Database, error) {
 			since = time.Now()
 			grow.Reset(p.untilGrowth())
 		case err := <-p.errs:
+			if gone := serverGone(); gone != nil {
+				return nil, gone // the cause, not a symptom
+			}
 			return nil, err
 		case <-ctx.Done():
 			return nil, fmt.Errorf("pgginkgo: waiting for a database of template %q: %w", p.name, ctx.Err())
 		case <-timer.C:
+			if gone := serverGone(); gone != nil {
+				return nil, gone
+			}
 			return nil, fmt.Errorf("pgginkgo: no database of template %q became ready within %s; see the pgginkgo log in GinkgoWriter", p.name, acquireTimeout)
 		}
 	}

@@ -21,6 +21,7 @@ type binding struct {
 	failed   bool
 	released bool
 	lastSpec string
+	specText string       // the spec the database is kept for: the failed one of an Ordered container
 	before   clusterState // the cluster-wide objects when the database was bound
 	replace  bool         // the database was dropped (see dropTablespace)
 }
@@ -103,6 +104,9 @@ func bind(ctx context.Context, id int64, o databaseOptions) *binding {
 	if b != nil && !b.released {
 		release(b) // the previous Ordered container has finished
 	}
+	if err := serverGone(); err != nil {
+		ginkgo.Fail(err.Error())
+	}
 	p, err := poolFor(o.template)
 	if err != nil {
 		ginkgo.Fail(err.Error())
@@ -115,6 +119,9 @@ func bind(ctx context.Context, id int64, o databaseOptions) *binding {
 	procPools.stats.add(&procPools.stats.s.Acquires, time.Since(began))
 	b = &binding{key: key, db: db, pool: p, opts: o, ordered: ordered, lastSpec: spec}
 	b.before = clusterObjectsBefore(ctx)
+	if ordered {
+		b.specText = strings.Join(r.ContainerHierarchyTexts, " ")
+	}
 	specs.active = b
 	if ordered {
 		ginkgo.DeferCleanup(noteOrderedOutcome, b)
@@ -122,12 +129,21 @@ func bind(ctx context.Context, id int64, o databaseOptions) *binding {
 		// Registered first, so it runs last: after AfterEach and the
 		// spec's own DeferCleanups, which still see the database.
 		ginkgo.DeferCleanup(func(ctx ginkgo.SpecContext) {
+			if serverGone() != nil {
+				// Nothing is left to check, dump or recycle; the next spec
+				// fails with the cause.
+				b.released = true
+				return
+			}
 			// A leak fails the spec, so it is known before deciding to keep.
 			leaked := checkLeaks(ctx, b, true)
 			b.failed = ginkgo.CurrentSpecReport().Failed() || leaked != ""
 			objects := removeClusterObjects(ctx, b)
 			b.failed = b.failed || objects != ""
 			reportKeepable(b)
+			if b.failed {
+				dumpFailed(ctx, b.db) // before release recycles or keeps it
+			}
 			release(b)
 			if msg := strings.TrimSpace(leaked + "\n" + objects); msg != "" {
 				ginkgo.Fail(msg)
@@ -139,10 +155,12 @@ func bind(ctx context.Context, id int64, o databaseOptions) *binding {
 
 // noteOrderedOutcome runs after each spec of an Ordered container: the
 // database outlives the spec, so only the failure is recorded here.
-func noteOrderedOutcome(b *binding) {
+func noteOrderedOutcome(ctx ginkgo.SpecContext, b *binding) {
 	if ginkgo.CurrentSpecReport().Failed() && !b.failed {
 		b.failed = true
+		b.specText = ginkgo.CurrentSpecReport().FullText()
 		reportKeepable(b)
+		dumpFailed(ctx, b.db) // the state the spec failed in
 	}
 }
 
@@ -212,7 +230,12 @@ func keep(b *binding) {
 	if !b.failed {
 		why = "kept by policy"
 	}
-	spec := ginkgo.CurrentSpecReport().FullText()
+	spec := b.specText
+	if spec == "" {
+		// Kept at the end of its own spec; an Ordered container's database
+		// is kept when the next container binds, so it noted its spec.
+		spec = ginkgo.CurrentSpecReport().FullText()
+	}
 	comment := fmt.Sprintf("pgginkgo kept (%s): %s", why, spec)
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()

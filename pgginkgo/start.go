@@ -115,6 +115,7 @@ func start(ctx context.Context, cfg *config) (*Guard, *Handle, error) {
 		CacheDir: agentCache, User: cfg.superuser, Verifier: verifier,
 		Locale: cfg.locale, Encoding: cfg.encoding, Port: cfg.port, Settings: cfg.settings,
 		StartLimit: cfg.startTimeout, ParentPID: os.Getpid(),
+		WatchPID: cfg.watchPID,
 	}
 	if cfg.imageReady > 0 {
 		on, err := imageEnv()
@@ -176,6 +177,7 @@ func start(ctx context.Context, cfg *config) (*Guard, *Handle, error) {
 	h := &Handle{
 		Format: HandleFormat, Host: "127.0.0.1", Port: ready.Port, SocketDir: ready.SocketDir,
 		User: cfg.superuser, PassFile: passFile, Version: res.Version, Database: "postgres",
+		BinDir: res.BinDir,
 	}
 	h.Env = map[string]string{
 		"PGHOST": h.Host, "PGPORT": strconv.Itoa(h.Port), "PGUSER": h.User,

@@ -34,6 +34,7 @@ var suiteState struct {
 func Suite(opts ...Option) bool {
 	cfg := suiteConfig(opts)
 	log := cfg.logger
+	registerRedaction()
 	ginkgo.SynchronizedBeforeSuite(func(ctx ginkgo.SpecContext) []byte {
 		// Read the migrations before booting anything, so that a missing
 		// directory fails in milliseconds and starts nothing.
@@ -50,6 +51,7 @@ func Suite(opts ...Option) bool {
 		if err := cfg.budget(cfg.procs, log); err != nil {
 			ginkgo.Fail(err.Error())
 		}
+		cfg.watchPID = ginkgoCLIPID(suiteCfg)
 		g, h, err := start(ctx, cfg)
 		if err != nil {
 			ginkgo.Fail(err.Error())
@@ -71,6 +73,7 @@ func Suite(opts ...Option) bool {
 		if err := g.exportEnv(ctx, cfg); err != nil {
 			ginkgo.Fail(err.Error())
 		}
+		prepareFailureDumps(ctx, cfg, h, log) // before any process runs a spec
 		data, err := h.Encode()
 		if err != nil {
 			ginkgo.Fail(err.Error())
@@ -94,6 +97,7 @@ func Suite(opts ...Option) bool {
 		if err := startProcessPools(ctx, cfg, h, log); err != nil {
 			ginkgo.Fail(err.Error())
 		}
+		attachFailureDumps(cfg, log)
 		for _, fn := range cfg.afterStart {
 			if err := fn(ctx, h); err != nil {
 				ginkgo.Fail(fmt.Sprintf("pgginkgo.AfterStart: %v", err))
@@ -122,6 +126,7 @@ func Suite(opts ...Option) bool {
 		if g == nil {
 			return
 		}
+		reportFailureDumps(ctx, g.Handle(), log)
 		reportKept(ctx, g.Handle())
 		if err := g.Stop(); err != nil {
 			ginkgo.Fail(err.Error())

@@ -162,6 +162,12 @@ func (c *cluster) launch(ctx context.Context, cfg Config, port int) error {
 		// image; a test cluster gains nothing from reusing them.
 		args = append(args, "-c", "wal_recycle=off")
 	}
+	if _, set := cfg.Settings["dynamic_shared_memory_type"]; !set {
+		// posix segments live in /dev/shm, where a postmaster killed with
+		// SIGKILL leaves them for good; mmap ones live in data/pg_dynshmem
+		// and go with the cluster directory.
+		args = append(args, "-c", "dynamic_shared_memory_type=mmap")
+	}
 	args = append(args,
 		"-c", "listen_addresses=127.0.0.1",
 		"-c", "unix_socket_directories="+c.sockDir,

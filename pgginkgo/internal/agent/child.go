@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -88,6 +89,16 @@ func Main(stdin io.Reader, stdout io.Writer) int {
 		<-term
 		closeStop()
 	}()
+	if cfg.WatchPID > 0 {
+		go watchProcess(cfg.WatchPID, cfg.WatchStart, stop, func() {
+			o.log("WARN", "the ginkgo CLI that runs this suite has exited: stopping and removing the cluster, since its test processes would take a minute to notice",
+				map[string]any{"pid": cfg.WatchPID})
+			closeStop()
+		}, func() {
+			o.log("WARN", "cannot see the ginkgo CLI's process (is /proc mounted with hidepid?), so the cluster will outlive a CLI killed alone by a minute",
+				map[string]any{"pid": cfg.WatchPID})
+		})
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -107,17 +118,34 @@ func Main(stdin io.Reader, stdout io.Writer) int {
 		Image: c.img.state, ImageKey: c.img.key, ImageNote: c.img.note, Templates: c.img.templates, Took: c.img.took,
 	})
 
+	// The processes a dead postmaster leaves become ours rather than
+	// init's, so that died can end them.
+	if err := becomeSubreaper(); err != nil {
+		o.log("DEBUG", "cannot adopt the processes a dead postmaster would leave", map[string]any{"error": err.Error()})
+	}
+
+	dead := false
 wait:
 	for {
+		// A postmaster stopped on purpose (a failed restart after seal)
+		// leaves c.cmd nil; only one that dies on its own is reported.
+		var exited <-chan struct{}
+		if !dead && c.cmd != nil {
+			exited = c.exited
+		}
 		select {
 		case <-stop:
 			break wait
-		case <-c.exited:
-			o.log("ERROR", "postgres exited unexpectedly", map[string]any{"log": tail(c.logPath, 2048)})
-			break wait
+		case <-exited:
+			// Keep the directory, and so the log, until the suite ends:
+			// other processes read exited.json before each spec.
+			dead = true
+			c.died(o)
 		case cmd := <-cmds:
-			switch cmd.Cmd {
-			case "seal":
+			switch {
+			case dead:
+				o.send(Message{Type: "error", Error: fmt.Sprintf("agent: %s: PostgreSQL is no longer running; see %s", cmd.Cmd, filepath.Join(c.dir, ExitedFile))})
+			case cmd.Cmd == "seal":
 				o.send(c.seal(ctx, cfg, o, cmd))
 			default:
 				o.send(Message{Type: "error", Error: fmt.Sprintf("agent: unknown command %q", cmd.Cmd)})

@@ -36,6 +36,14 @@ type Config struct {
 	Settings   map[string]string `json:"settings"`
 	StartLimit time.Duration     `json:"startLimit"`
 	ParentPID  int               `json:"parentPid"`
+	// WatchPID, when > 0, is a process whose end stops and removes the
+	// cluster as a stop command would: the ginkgo CLI, whose test
+	// processes do not notice for about a minute that it was killed.
+	// WatchStart is its start time (clock ticks since boot, from
+	// /proc/<pid>/stat), which guards against the PID's reuse; 0 makes the
+	// agent read it when it starts watching.
+	WatchPID   int    `json:"watchPid,omitempty"`
+	WatchStart uint64 `json:"watchStart,omitempty"`
 	// Image, when set, boots the cluster from a migrated image, or readies
 	// it to become one.
 	Image *ImageRequest `json:"image,omitempty"`
@@ -60,7 +68,7 @@ const (
 
 // Message is one line the agent writes to its stdout.
 type Message struct {
-	Type string `json:"type"` // "log", "ready", "sealed", "error", "stopped"
+	Type string `json:"type"` // "log", "ready", "sealed", "error", "exited", "stopped"
 
 	// log
 	Level string         `json:"level,omitempty"`
@@ -85,6 +93,9 @@ type Message struct {
 
 	// error
 	Error string `json:"error,omitempty"`
+
+	// exited: PostgreSQL died on its own after it was ready
+	Exit *Exit `json:"exit,omitempty"`
 }
 
 // Command is a line the parent writes after Config.

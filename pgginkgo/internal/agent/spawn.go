@@ -30,7 +30,18 @@ type Process struct {
 	exited   chan struct{}
 	stopOnce sync.Once
 	stopErr  error
+
+	mu     sync.Mutex
+	exit   *Exit  // PostgreSQL died after it was ready
+	stderr []byte // the last stderrKeep bytes the agent wrote to stderr
+	// stderrDone is closed once the agent's stderr reaches EOF, so that
+	// died quotes all of it.
+	stderrDone chan struct{}
 }
+
+// stderrKeep is how much of the agent's stderr a Process keeps, for the
+// error when the agent ends without saying why (a panic, a signal).
+const stderrKeep = 4 << 10
 
 // Spawn re-executes the running binary as an agent, optionally under another
 // account, sends it cfg, and waits until the cluster is ready.
@@ -38,6 +49,11 @@ func Spawn(ctx context.Context, cfg Config, acct *Account, logger *slog.Logger) 
 	exe, err := selfExecutable()
 	if err != nil {
 		return nil, Message{}, err
+	}
+	if cfg.WatchPID > 0 && cfg.WatchStart == 0 {
+		// Read here, before the agent starts, so that a PID reused in
+		// between is not mistaken for the process.
+		cfg.WatchStart, _ = procStart(cfg.WatchPID)
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = agentEnv()
@@ -74,7 +90,7 @@ func Spawn(ctx context.Context, cfg Config, acct *Account, logger *slog.Logger) 
 	}
 	outW.Close()
 	errW.Close()
-	p := &Process{cmd: cmd, stdin: stdin, logger: logger, msgs: make(chan Message, 16), exited: make(chan struct{})}
+	p := &Process{cmd: cmd, stdin: stdin, logger: logger, msgs: make(chan Message, 16), exited: make(chan struct{}), stderrDone: make(chan struct{})}
 	go p.readMessages(outR)
 	go p.readStderr(errR)
 	go func() {
@@ -87,12 +103,15 @@ func Spawn(ctx context.Context, cfg Config, acct *Account, logger *slog.Logger) 
 		return nil, Message{}, fmt.Errorf("sending config to the lifecycle helper: %w", err)
 	}
 	select {
-	case m := <-p.msgs:
-		if m.Type == "ready" {
+	case m, ok := <-p.msgs:
+		if ok && m.Type == "ready" {
 			return p, m, nil
 		}
 		<-p.exited
-		return nil, Message{}, errors.New(m.Error)
+		if ok && m.Type == "error" && m.Error != "" {
+			return nil, Message{}, errors.New(m.Error)
+		}
+		return nil, Message{}, p.died()
 	case <-ctx.Done():
 		_ = p.Stop(30 * time.Second)
 		return nil, Message{}, fmt.Errorf("waiting for postgres to start: %w", ctx.Err())
@@ -138,8 +157,18 @@ func (p *Process) readMessages(r io.ReadCloser) {
 			p.logger.Warn("lifecycle helper: unreadable output", "line", sc.Text())
 			continue
 		}
-		if m.Type == "log" {
+		switch {
+		case m.Type == "log":
 			p.logger.Log(context.Background(), parseLevel(m.Level), m.Msg, attrs(m.Attrs)...)
+			continue
+		case m.Type == "exited" && m.Exit != nil:
+			// Not a reply to a command: recorded for Exit, and logged
+			// because the specs that fail next show only their own error.
+			p.mu.Lock()
+			p.exit = m.Exit
+			p.mu.Unlock()
+			p.logger.Error("PostgreSQL exited unexpectedly", "status", m.Exit.Status, "pid", m.Exit.PostgresPID,
+				"log", m.Exit.Log, "logTail", strings.Join(m.Exit.LogTail, "\n"))
 			continue
 		}
 		p.msgs <- m
@@ -148,11 +177,49 @@ func (p *Process) readMessages(r io.ReadCloser) {
 }
 
 func (p *Process) readStderr(r io.ReadCloser) {
+	defer close(p.stderrDone)
 	defer r.Close()
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		p.logger.Warn("lifecycle helper stderr", "line", sc.Text())
+		p.mu.Lock()
+		p.stderr = append(p.stderr, sc.Bytes()...)
+		p.stderr = append(p.stderr, '\n')
+		if over := len(p.stderr) - stderrKeep; over > 0 {
+			p.stderr = append(p.stderr[:0], p.stderr[over:]...)
+		}
+		p.mu.Unlock()
 	}
+}
+
+// Exit reports how PostgreSQL died, when it died on its own after it was
+// ready; nil while it runs or after a normal stop.
+func (p *Process) Exit() *Exit {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.exit
+}
+
+// Stderr is the tail of what the agent wrote to its stderr.
+func (p *Process) Stderr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return string(p.stderr)
+}
+
+// died is the error for an agent that ended without a message: its exit
+// status or signal and the tail of its stderr, where a panic's trace goes.
+// Call it after Exited is closed.
+func (p *Process) died() error {
+	select {
+	case <-p.stderrDone:
+	case <-time.After(time.Second): // a child of the agent may hold the pipe
+	}
+	status, _, _ := describeExit(p.cmd.ProcessState)
+	if out := strings.TrimSpace(p.Stderr()); out != "" {
+		return fmt.Errorf("the lifecycle helper (pid %d) ended (%s) without a reply; its stderr ends with:\n%s", p.PID(), status, out)
+	}
+	return fmt.Errorf("the lifecycle helper (pid %d) ended (%s) without a reply and wrote nothing to stderr; something outside pgginkgo killed it (the OOM killer, a CI timeout?)", p.PID(), status)
 }
 
 func parseLevel(s string) slog.Level {
@@ -178,23 +245,36 @@ func (p *Process) Stop(timeout time.Duration) error {
 		_, _ = p.stdin.Write(encode(Command{Cmd: "stop"}))
 		p.stdin.Close()
 		deadline := time.After(timeout)
-		for {
+		stopped := false
+		// Read what the agent said until its stdout closes, and wait for
+		// it to exit; its last words explain a failure better than its
+		// exit status.
+		msgs, exited := p.msgs, p.exited
+		var drain <-chan time.Time
+		for msgs != nil || exited != nil {
 			select {
-			case m, ok := <-p.msgs:
+			case m, ok := <-msgs:
 				if !ok {
-					p.msgs = nil // closed: wait for exit below
+					msgs = nil
 					continue
 				}
+				stopped = stopped || m.Type == "stopped"
 				if m.Type == "error" && p.stopErr == nil {
 					p.stopErr = errors.New(m.Error)
 				}
-				continue
-			case <-p.exited:
+			case <-exited:
+				exited = nil
+				drain = time.After(time.Second) // a child may hold the pipe
+			case <-drain:
+				msgs = nil
 			case <-deadline:
 				p.kill()
 				p.stopErr = fmt.Errorf("lifecycle helper did not stop within %s; killed it", timeout)
+				return
 			}
-			break
+		}
+		if !stopped && p.stopErr == nil && !p.cmd.ProcessState.Success() {
+			p.stopErr = p.died()
 		}
 	})
 	return p.stopErr
@@ -222,7 +302,8 @@ func (p *Process) Seal(ctx context.Context, templates []image.Template) (Message
 	case m, ok := <-p.msgs:
 		switch {
 		case !ok:
-			return Message{}, errors.New("the lifecycle helper exited while storing the image; see its log above")
+			<-p.exited
+			return Message{}, fmt.Errorf("storing the image: %w", p.died())
 		case m.Type == "sealed":
 			return m, nil
 		case m.Type == "error":

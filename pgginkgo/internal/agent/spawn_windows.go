@@ -34,3 +34,9 @@ func (p *Process) PID() int { return 0 }
 func (p *Process) Seal(ctx context.Context, templates []image.Template) (Message, error) {
 	return Message{}, ErrUnsupported
 }
+
+// CheckCluster has nothing to check on Windows, where no cluster runs.
+func CheckCluster(dir string) error { return nil }
+
+// Exit is always nil on Windows.
+func (p *Process) Exit() *Exit { return nil }

@@ -43,11 +43,17 @@ func sweep(base string, o *out) int {
 			continue // alive, or not ours to judge
 		}
 		pid := killStalePostmaster(filepath.Join(dir, "data"))
+		// Before the directory goes: postmaster.pid says which System V
+		// segment is the dead postmaster's.
+		ipc := releaseIPC(filepath.Join(dir, "data"), time.Second)
 		err = os.RemoveAll(dir)
 		lock.Release()
 		attrs := map[string]any{"dir": dir}
 		if pid != 0 {
 			attrs["postmasterPid"] = pid
+		}
+		if len(ipc) > 0 {
+			attrs["sharedMemory"] = ipc
 		}
 		if err != nil {
 			attrs["error"] = err.Error()

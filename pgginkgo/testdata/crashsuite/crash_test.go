@@ -19,7 +19,14 @@ func TestCrash(t *testing.T) {
 	RunSpecs(t, "crash fixture")
 }
 
-var _ = pgginkgo.Suite()
+// CRASH_DSM sets dynamic_shared_memory_type, whose segments a killed
+// postmaster leaves in /dev/shm when it is posix.
+var _ = pgginkgo.Suite(func() []pgginkgo.Option {
+	if t := os.Getenv("CRASH_DSM"); t != "" {
+		return []pgginkgo.Option{pgginkgo.Setting("dynamic_shared_memory_type", t)}
+	}
+	return nil
+}()...)
 
 var _ = It("records the cluster and waits to be killed", func(ctx SpecContext) {
 	data, err := json.Marshal(map[string]any{"handle": pgginkgo.Cluster(), "pid": os.Getpid()})

@@ -1,0 +1,290 @@
+package pgginkgo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+)
+
+// FailureDumps caps how many failed specs' databases a run writes to SQL
+// files, counted across all the processes of a ginkgo -p run; the default
+// is 20, and 0 turns the dumps off. Each dump is a plain SQL file that
+// psql -f restores into an empty database, and outlives the run, unlike a
+// kept database. See docs/users-guide.md, "When a spec fails".
+func FailureDumps(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			c.errs = append(c.errs, fmt.Errorf("FailureDumps(%d): the cap cannot be negative; pass 0 to turn the dumps off", n))
+			return
+		}
+		c.failureDumps = n
+	}
+}
+
+const (
+	// dumpTable, in the cluster's postgres database, numbers the run's
+	// failed specs across processes; its identity is what the cap counts.
+	dumpTable = "pgginkgo_failure_dumps"
+	// dumpWorkPrefix names a dump's work directory, beside the dumps, so
+	// that a dump appears under its name only once complete.
+	dumpWorkPrefix = ".pgginkgo-dump-"
+	dumpTimeout    = 30 * time.Second
+	dumpEntry      = "pgginkgo database dump"
+)
+
+// dumps is this process's view of the run's dumps, set by
+// attachFailureDumps in SynchronizedBeforeSuite, before any spec, and only
+// read afterwards: Ginkgo runs one suite per process.
+var dumps struct {
+	dir   string // "" when dumps are off
+	limit int
+}
+
+// prepareFailureDumps runs on process 1 before any spec: it removes the
+// previous run's dumps and creates the run's counter. It never fails the
+// suite; without a counter each failed spec says why it has no dump.
+func prepareFailureDumps(ctx context.Context, cfg *config, h *Handle, log *slog.Logger) {
+	dir, err := failureDir()
+	if err != nil {
+		log.Warn("finding the directory for failure dumps failed", "error", err)
+		return
+	}
+	clearFailureDumps(dir, log)
+	if cfg.failureDumps == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := connect(ctx, h, "postgres")
+	if err == nil {
+		defer conn.Close(context.WithoutCancel(ctx))
+		_, err = conn.Exec(ctx, `DROP TABLE IF EXISTS `+dumpTable+`;
+			CREATE TABLE `+dumpTable+` (
+				n       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+				spec    text NOT NULL,
+				file    text,
+				problem text)`)
+	}
+	if err != nil {
+		log.Warn("preparing the count of failure dumps failed; failed specs will not be dumped", "error", err)
+	}
+}
+
+// attachFailureDumps runs on every process before its first spec.
+func attachFailureDumps(cfg *config, log *slog.Logger) {
+	dumps.dir, dumps.limit = "", cfg.failureDumps
+	if cfg.failureDumps == 0 {
+		return
+	}
+	dir, err := failureDir()
+	if err != nil {
+		log.Warn("finding the directory for failure dumps failed; failed specs will not be dumped", "error", err)
+		return
+	}
+	dumps.dir = dir
+	log.Debug("failure dumps", "dir", dir, "cap", cfg.failureDumps)
+}
+
+// dumpFailed writes the database of the failed spec running now to a SQL
+// file, unless the run has reached its cap, and says so in the spec's
+// report. Call it before the database is recycled or kept. It returns the
+// file's path, or "" when there is none.
+func dumpFailed(ctx context.Context, db *Database) (path string) {
+	if dumps.dir == "" {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, dumpTimeout)
+	defer cancel()
+	r := ginkgo.CurrentSpecReport()
+	spec := r.FullText()
+	var n int64
+	if err := procPools.admin.QueryRow(ctx, `INSERT INTO `+dumpTable+` (spec) VALUES ($1) RETURNING n`, spec).Scan(&n); err != nil {
+		procPools.log.Warn("a failed spec's database was not dumped: counting the dump failed", "database", db.name, "error", err)
+		ginkgo.AddReportEntry(dumpEntry, fmt.Sprintf("database %s was not dumped: counting the run's dumps failed: %v", db.name, err),
+			ginkgo.ReportEntryVisibilityFailureOrVerbose)
+		return ""
+	}
+	if n > int64(dumps.limit) {
+		procPools.log.Warn("a failed spec's database was not dumped: the run reached its cap; raise it with pgginkgo.FailureDumps(n)",
+			"database", db.name, "spec", spec, "cap", dumps.limit)
+		ginkgo.AddReportEntry(dumpEntry, fmt.Sprintf("database %s was not dumped: this run reached its cap of %d dump(s); raise it with pgginkgo.FailureDumps(n)", db.name, dumps.limit),
+			ginkgo.ReportEntryVisibilityFailureOrVerbose)
+		return ""
+	}
+	began := time.Now()
+	path = filepath.Join(dumps.dir, dumpFileName(r, n))
+	err := pgDump(ctx, procPools.h.BinDir, db.url, path)
+	note, file := "", path
+	if err != nil {
+		note, file = err.Error(), ""
+		procPools.log.Warn("dumping a failed spec's database failed", "database", db.name, "error", err)
+		ginkgo.AddReportEntry(dumpEntry, fmt.Sprintf("dumping database %s failed: %v", db.name, err), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+	} else {
+		procPools.log.Info("failed spec's database dumped", "database", db.name, "file", path, "took", time.Since(began).String())
+		ginkgo.AddReportEntry(dumpEntry, fmt.Sprintf("database %s is dumped to\n  %s\nrestore it into an empty database with:\n  %s", db.name, path, restoreCommand(path)),
+			ginkgo.ReportEntryVisibilityFailureOrVerbose)
+	}
+	if _, uerr := procPools.admin.Exec(ctx, `UPDATE `+dumpTable+` SET file = NULLIF($2, ''), problem = NULLIF($3, '') WHERE n = $1`, n, file, note); uerr != nil {
+		procPools.log.Warn("recording a failure dump failed", "file", path, "error", uerr)
+	}
+	return file
+}
+
+// restoreCommand is what the report tells the user to run.
+func restoreCommand(path string) string {
+	return "psql -X -v ON_ERROR_STOP=1 -d EMPTY_DATABASE -f " + shellQuote(path)
+}
+
+func shellQuote(s string) string { return `'` + strings.ReplaceAll(s, `'`, `'\''`) + `'` }
+
+var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
+
+// dumpFileName is the spec's text as a safe name, with its attempt when it
+// has several and the run-wide number n, which no other process or attempt
+// of the run shares.
+func dumpFileName(r ginkgo.SpecReport, n int64) string {
+	slug := strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(r.FullText()), "-"), "-")
+	if len(slug) > 80 {
+		slug = strings.TrimRight(slug[:80], "-")
+	}
+	if slug == "" {
+		slug = "spec"
+	}
+	if r.NumAttempts > 1 {
+		slug += fmt.Sprintf("-attempt%d", r.NumAttempts)
+	}
+	return fmt.Sprintf("%s-%d.sql", slug, n)
+}
+
+// trackingEntry matches, in pg_restore --list, pgginkgo's own triggers:
+// the change tracking on every table and the event triggers. They call
+// functions of the pgginkgo schema, which the dump leaves out, and an
+// event trigger needs a superuser, so they would not restore.
+var trackingEntry = regexp.MustCompile(`^\d+; \d+ \d+ (?:EVENT )?TRIGGER .* pgginkgo_\S+ \S+$`)
+
+// pgDump writes the database at url to path as a plain SQL script that
+// psql -f restores into an empty database, as any role that owns it:
+// without pgginkgo's change tracking, owners and privileges, which name
+// roles the restoring cluster may not have. It uses the cluster's own
+// pg_dump and pg_restore (bin), of the server's version. The dump goes
+// through a custom-format archive because only an archive's table of
+// contents can leave out single triggers.
+func pgDump(ctx context.Context, bin, url, path string) error {
+	if bin == "" {
+		return errors.New("the cluster's Handle names no BinDir; build every process of the suite with the same pgginkgo version")
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating the directory for failure dumps: %w", err)
+	}
+	work, err := os.MkdirTemp(dir, dumpWorkPrefix)
+	if err != nil {
+		return fmt.Errorf("creating a work directory beside the dumps: %w", err)
+	}
+	defer os.RemoveAll(work)
+	archive, list, script := filepath.Join(work, "archive"), filepath.Join(work, "list"), filepath.Join(work, "dump.sql")
+	if _, err := runTool(ctx, bin, "pg_dump", "--format=custom", "--compress=0", "--no-sync", "--lock-wait-timeout=5s",
+		"--exclude-schema=pgginkgo", "--file="+archive, "--dbname="+url); err != nil {
+		return err
+	}
+	toc, err := runTool(ctx, bin, "pg_restore", "--list", archive)
+	if err != nil {
+		return err
+	}
+	var kept []string
+	for _, line := range strings.Split(string(toc), "\n") {
+		if !trackingEntry.MatchString(line) {
+			kept = append(kept, line)
+		}
+	}
+	if err := os.WriteFile(list, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
+		return err
+	}
+	if _, err := runTool(ctx, bin, "pg_restore", "--no-owner", "--no-privileges", "--use-list="+list, "--file="+script, archive); err != nil {
+		return err
+	}
+	return os.Rename(script, path)
+}
+
+// runTool runs one of the cluster's client tools and returns its output.
+// Its output goes to buffers, never to this process's stdout or stderr,
+// which Ginkgo intercepts under ginkgo -p.
+func runTool(ctx context.Context, bin, tool string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, tool), args...)
+	cmd.Env = append(os.Environ(), "PGAPPNAME=pgginkgo-dump", "PGCONNECT_TIMEOUT=10")
+	cmd.WaitDelay = 2 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s is not in %s, beside the server: use binaries that include the client tools (pgginkgo.BinariesPath)", tool, bin)
+		}
+		return nil, fmt.Errorf("%s: %w: %s", tool, err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
+}
+
+// reportFailureDumps adds, at the end of the suite on process 1, the
+// run's dumps and the failed specs left out of them to the report and the
+// log.
+func reportFailureDumps(ctx context.Context, h *Handle, log *slog.Logger) {
+	if dumps.limit == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := connect(ctx, h, "postgres")
+	if err != nil {
+		return
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	rows, err := conn.Query(ctx, `SELECT n, spec, coalesce(file, ''), coalesce(problem, '') FROM `+dumpTable+` ORDER BY n`)
+	if err != nil {
+		return
+	}
+	var written, failed, left []string
+	for rows.Next() {
+		var n int64
+		var spec, file, problem string
+		if rows.Scan(&n, &spec, &file, &problem) != nil {
+			continue
+		}
+		switch {
+		case n > int64(dumps.limit):
+			left = append(left, "  "+spec)
+		case file != "":
+			written = append(written, fmt.Sprintf("  %s\n    %s", spec, file))
+		case problem != "":
+			failed = append(failed, fmt.Sprintf("  %s: %s", spec, problem))
+		}
+	}
+	if rows.Err() != nil || len(written)+len(failed)+len(left) == 0 {
+		return
+	}
+	var b strings.Builder
+	if len(written) > 0 {
+		fmt.Fprintf(&b, "%d failed spec database(s) dumped:\n%s\n", len(written), strings.Join(written, "\n"))
+		fmt.Fprintf(&b, "restore one into an empty database with: %s\n", restoreCommand("FILE"))
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(&b, "%d dump(s) failed:\n%s\n", len(failed), strings.Join(failed, "\n"))
+	}
+	if len(left) > 0 {
+		fmt.Fprintf(&b, "%d failed spec(s) left out: the cap is %d dump(s) per run; raise it with pgginkgo.FailureDumps(n):\n%s\n",
+			len(left), dumps.limit, strings.Join(left, "\n"))
+		log.Warn("failed specs left out of the failure dumps", "count", len(left), "cap", dumps.limit)
+	}
+	log.Info("failure dumps", "dumped", len(written), "failed", len(failed), "leftOut", len(left))
+	ginkgo.AddReportEntry("pgginkgo failure dumps", strings.TrimSuffix(b.String(), "\n"), ginkgo.ReportEntryVisibilityAlways)
+}
