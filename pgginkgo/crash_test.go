@@ -196,6 +196,19 @@ func runDieSuite(flags ...string) *dieRun {
 	// The test processes outlive a CLI killed alone.
 	DeferCleanup(func() { _ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL) })
 	Eventually(r.marker).WithTimeout(3 * time.Minute).Should(BeAnExistingFile())
+	// Every process is inside a spec, holding a database, before the test
+	// kills anything: one process's first spec could otherwise still be
+	// binding its database.
+	procs := 1
+	for _, f := range flags {
+		if n, ok := strings.CutPrefix(f, "--procs="); ok {
+			procs, _ = strconv.Atoi(n)
+		}
+	}
+	Eventually(func() []string {
+		at, _ := filepath.Glob(r.marker + ".at.*")
+		return at
+	}).WithTimeout(time.Minute).Should(HaveLen(procs))
 	data, err := os.ReadFile(r.marker)
 	Expect(err).NotTo(HaveOccurred())
 	var rec struct {

@@ -1,8 +1,13 @@
 package pgginkgo
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/agent"
 )
@@ -29,4 +34,21 @@ func serverGone() error {
 		return fmt.Errorf("pgginkgo: %w", err)
 	}
 	return nil
+}
+
+// serverGoneAfter is serverGone for an error that may be a symptom of the
+// server's death: a connection refused or cut. The helper records the death
+// a few milliseconds after the server's connections fail, so such an error
+// waits up to a second for the record before it is taken at face value.
+func serverGoneAfter(err error) error {
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	if !errors.As(err, &connErr) && !errors.As(err, &netErr) && !pgconn.SafeToRetry(err) {
+		return serverGone()
+	}
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if gone := serverGone(); gone != nil || time.Now().After(deadline) {
+			return gone
+		}
+	}
 }

@@ -70,7 +70,7 @@ func (p *prefetch) acquire(ctx context.Context) (*Database, error) {
 			since = time.Now()
 			grow.Reset(p.untilGrowth())
 		case err := <-p.errs:
-			if gone := serverGone(); gone != nil {
+			if gone := serverGoneAfter(err); gone != nil {
 				return nil, gone // the cause, not a symptom
 			}
 			return nil, err

@@ -27,7 +27,12 @@ var _ = pgginkgo.Suite()
 // waitForGate returns once the test has written DIE_MARKER.gate, which it
 // does after it killed the postmaster; a test that never writes it kills
 // the run.
+//
+// Before it waits, it records that this process is at the gate, as
+// DIE_MARKER.at.<pid>, so that the test kills only once every process
+// holds a database.
 func waitForGate(ctx SpecContext) {
+	_ = os.WriteFile(fmt.Sprintf("%s.at.%d", os.Getenv("DIE_MARKER"), os.Getpid()), nil, 0o600)
 	for {
 		if _, err := os.Stat(os.Getenv("DIE_MARKER") + ".gate"); err == nil {
 			return
