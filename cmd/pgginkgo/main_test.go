@@ -310,10 +310,11 @@ func TestDoctorProblems(t *testing.T) {
 	r = pgg(t, []string{"PGGINKGO_IMAGE=maybe"}, "doctor", "--cache-dir", cache)
 	expect(t, r, 1, []string{`PROBLEM: PGGINKGO_IMAGE="maybe" is neither on nor off`, "fix: set PGGINKGO_IMAGE=off"}, nil)
 
-	// More processes than the connection budget allows: ginkgo -p follows
-	// GOMAXPROCS, and so does doctor.
-	r = pgg(t, []string{"GOMAXPROCS=64"}, "doctor", "--cache-dir", cache)
-	expect(t, r, 1, []string{"ginkgo -p starts 63 processes", "PROBLEM: the budget allows", "fewer than the 63 ginkgo -p starts here",
+	// More processes than the connection budget allows (one connection
+	// per 8 MiB of memory, at most 10000): ginkgo -p follows GOMAXPROCS,
+	// and so does doctor.
+	r = pgg(t, []string{"GOMAXPROCS=1000"}, "doctor", "--cache-dir", cache)
+	expect(t, r, 1, []string{"ginkgo -p starts 999 processes", "PROBLEM: the budget allows", "fewer than the 999 ginkgo -p starts here",
 		"fix: run ginkgo with --procs=", `pgginkgo.Setting("max_connections", "`}, nil)
 
 	if os.Geteuid() != 0 {
