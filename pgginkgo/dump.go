@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/onsi/ginkgo/v2"
 )
 
@@ -52,33 +54,41 @@ var dumps struct {
 }
 
 // prepareFailureDumps runs on process 1 before any spec: it removes the
-// previous run's dumps and creates the run's counter. It never fails the
-// suite; without a counter each failed spec says why it has no dump.
-func prepareFailureDumps(ctx context.Context, cfg *config, h *Handle, log *slog.Logger) {
+// previous run's dumps. The run's counter is created by the first failure
+// (see countDump), so that a run without failures pays nothing for it.
+func prepareFailureDumps(log *slog.Logger) {
 	dir, err := failureDir()
 	if err != nil {
 		log.Warn("finding the directory for failure dumps failed", "error", err)
 		return
 	}
 	clearFailureDumps(dir, log)
-	if cfg.failureDumps == 0 {
-		return
+}
+
+// countDump numbers a failed spec across the run, creating the counter on
+// the run's first failure; two processes that create it at once both go on.
+func countDump(ctx context.Context, spec string) (int64, error) {
+	var n int64
+	insert := func() error {
+		return procPools.admin.QueryRow(ctx, `INSERT INTO `+dumpTable+` (spec) VALUES ($1) RETURNING n`, spec).Scan(&n)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	conn, err := connect(ctx, h, "postgres")
-	if err == nil {
-		defer conn.Close(context.WithoutCancel(ctx))
-		_, err = conn.Exec(ctx, `DROP TABLE IF EXISTS `+dumpTable+`;
-			CREATE TABLE `+dumpTable+` (
-				n       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-				spec    text NOT NULL,
-				file    text,
-				problem text)`)
+	err := insert()
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "42P01" { // undefined_table
+		return n, err
+	}
+	_, err = procPools.admin.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+dumpTable+` (
+		n       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		spec    text NOT NULL,
+		file    text,
+		problem text)`)
+	if errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07") {
+		err = nil // created by another process in the same instant
 	}
 	if err != nil {
-		log.Warn("preparing the count of failure dumps failed; failed specs will not be dumped", "error", err)
+		return 0, err
 	}
+	return n, insert()
 }
 
 // attachFailureDumps runs on every process before its first spec.
@@ -108,8 +118,8 @@ func dumpFailed(ctx context.Context, db *Database) (path string) {
 	defer cancel()
 	r := ginkgo.CurrentSpecReport()
 	spec := r.FullText()
-	var n int64
-	if err := procPools.admin.QueryRow(ctx, `INSERT INTO `+dumpTable+` (spec) VALUES ($1) RETURNING n`, spec).Scan(&n); err != nil {
+	n, err := countDump(ctx, spec)
+	if err != nil {
 		procPools.log.Warn("a failed spec's database was not dumped: counting the dump failed", "database", db.name, "error", err)
 		ginkgo.AddReportEntry(dumpEntry, fmt.Sprintf("database %s was not dumped: counting the run's dumps failed: %v", db.name, err),
 			ginkgo.ReportEntryVisibilityFailureOrVerbose)
@@ -124,7 +134,7 @@ func dumpFailed(ctx context.Context, db *Database) (path string) {
 	}
 	began := time.Now()
 	path = filepath.Join(dumps.dir, dumpFileName(r, n))
-	err := pgDump(ctx, procPools.h.BinDir, db.url, path)
+	err = pgDump(ctx, procPools.h.BinDir, db.url, path)
 	note, file := "", path
 	if err != nil {
 		note, file = err.Error(), ""
@@ -238,17 +248,12 @@ func runTool(ctx context.Context, bin, tool string, args ...string) ([]byte, err
 // reportFailureDumps adds, at the end of the suite on process 1, the
 // run's dumps and the failed specs left out of them to the report and the
 // log.
-func reportFailureDumps(ctx context.Context, h *Handle, log *slog.Logger) {
-	if dumps.limit == 0 {
+func reportFailureDumps(ctx context.Context, conn *pgx.Conn, log *slog.Logger) {
+	if dumps.limit == 0 || conn == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	conn, err := connect(ctx, h, "postgres")
-	if err != nil {
-		return
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
 	rows, err := conn.Query(ctx, `SELECT n, spec, coalesce(file, ''), coalesce(problem, '') FROM `+dumpTable+` ORDER BY n`)
 	if err != nil {
 		return

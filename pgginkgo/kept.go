@@ -14,16 +14,10 @@ import (
 // reportKept lists, at the end of the suite, the databases kept by every
 // process, and holds the cluster open for PGGINKGO_HOLD (e.g. "5m") so that
 // their psql commands can be used after the last spec.
-func reportKept(ctx context.Context, h *Handle) {
-	cc, err := h.ConnConfig("postgres")
-	if err != nil {
+func reportKept(ctx context.Context, conn *pgx.Conn, h *Handle) {
+	if conn == nil {
 		return
 	}
-	conn, err := pgx.ConnectConfig(ctx, cc)
-	if err != nil {
-		return
-	}
-	defer conn.Close(context.Background())
 	rows, err := conn.Query(ctx, `SELECT d.datname, pg_catalog.shobj_description(d.oid, 'pg_database')
 		FROM pg_catalog.pg_database d
 		WHERE pg_catalog.shobj_description(d.oid, 'pg_database') LIKE 'pgginkgo kept%' ORDER BY 1`)

@@ -1,14 +1,17 @@
 package pgginkgo
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/onsi/ginkgo/v2"
 
 	"github.com/pgginkgo/pgginkgo/envscope"
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/agent"
 )
 
 // suiteState is the one piece of process-global state: Ginkgo runs one suite
@@ -66,14 +69,18 @@ func Suite(opts ...Option) bool {
 		if err := g.installTemplates(ctx, cfg, h, log); err != nil {
 			ginkgo.Fail(err.Error())
 		}
-		if err := cfg.checkSpace(ctx, h, g.Dir(), log); err != nil {
-			ginkgo.Fail(err.Error())
+		// An image's sizes were known before the start (see start); a run
+		// that built its templates measures them now.
+		if g.ready.Image != agent.ImageHit {
+			if err := cfg.checkSpace(ctx, h, g.Dir(), log); err != nil {
+				ginkgo.Fail(err.Error())
+			}
 		}
 		h.Prefetch = cfg.prefetch // as capped by budget and checkSpace
 		if err := g.exportEnv(ctx, cfg); err != nil {
 			ginkgo.Fail(err.Error())
 		}
-		prepareFailureDumps(ctx, cfg, h, log) // before any process runs a spec
+		prepareFailureDumps(log) // before any process runs a spec
 		data, err := h.Encode()
 		if err != nil {
 			ginkgo.Fail(err.Error())
@@ -126,8 +133,17 @@ func Suite(opts ...Option) bool {
 		if g == nil {
 			return
 		}
-		reportFailureDumps(ctx, g.Handle(), log)
-		reportKept(ctx, g.Handle())
+		// One connection for both reports; none when the server is gone.
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		conn, err := connect(cctx, g.Handle(), "postgres")
+		cancel()
+		if err == nil {
+			reportFailureDumps(ctx, conn, log)
+			reportKept(ctx, conn, g.Handle())
+			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_ = conn.Close(closeCtx)
+			cancel()
+		}
 		if err := g.Stop(); err != nil {
 			ginkgo.Fail(err.Error())
 		}
