@@ -17,12 +17,17 @@ func TestSweepRemovesDeadClustersOnly(t *testing.T) {
 	base := t.TempDir()
 	dead := filepath.Join(base, "c-dead")
 	alive := filepath.Join(base, "c-alive")
-	young := filepath.Join(base, "c-young") // created, lock not yet taken
+	young := filepath.Join(base, "c-young") // created, lock file not yet created
+	// An agent creates the lock file, locks it, then writes owner.json: a
+	// free lock without owner.json may be an agent between the two.
+	booting := filepath.Join(base, "c-booting")
 	other := filepath.Join(base, "not-a-cluster")
-	for _, d := range []string{dead, alive, young, other} {
+	for _, d := range []string{dead, alive, young, booting, other} {
 		must(t, os.MkdirAll(filepath.Join(d, "data"), 0o700))
 	}
 	must(t, os.WriteFile(filepath.Join(dead, "lock"), nil, 0o600))
+	must(t, os.WriteFile(filepath.Join(dead, "owner.json"), []byte(`{"agentPid": 1}`), 0o600))
+	must(t, os.WriteFile(filepath.Join(booting, "lock"), nil, 0o600))
 	lock, err := flock.Try(filepath.Join(alive, "lock"), false)
 	must(t, err)
 	defer lock.Release()
@@ -36,7 +41,7 @@ func TestSweepRemovesDeadClustersOnly(t *testing.T) {
 	if _, err := os.Stat(dead); !os.IsNotExist(err) {
 		t.Errorf("dead cluster still there: %v", err)
 	}
-	for _, d := range []string{alive, young, other} {
+	for _, d := range []string{alive, young, booting, other} {
 		if _, err := os.Stat(d); err != nil {
 			t.Errorf("%s was removed: %v", d, err)
 		}

@@ -65,7 +65,7 @@ func boot(ctx context.Context, cfg Config, o *out) (*cluster, error) {
 	// Holding this lock for our whole life tells a later sweep that the
 	// cluster is alive; the kernel drops it however we die.
 	var err error
-	if c.lock, err = flock.Try(filepath.Join(c.dir, "lock"), false); err != nil {
+	if c.lock, err = lockOwnDir(filepath.Join(c.dir, "lock")); err != nil {
 		return fail(fmt.Errorf("locking cluster directory: %w", err))
 	}
 	owner, _ := json.Marshal(map[string]any{"agentPid": os.Getpid(), "parentPid": cfg.ParentPID, "started": time.Now().UTC()})
@@ -293,4 +293,17 @@ func (c *cluster) stopPostmaster() (clean bool, err error) {
 		}
 	}
 	return false, fmt.Errorf("postgres (pid %d) did not exit after SIGKILL", c.cmd.Process.Pid)
+}
+
+// lockOwnDir takes the lock of a cluster directory this agent has just
+// created. Another agent's sweep may hold it for an instant, between
+// taking it and finding no owner.json (see sweep), so a busy lock is
+// retried for a while.
+func lockOwnDir(path string) (*flock.Lock, error) {
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		l, err := flock.Try(path, false)
+		if !errors.Is(err, flock.ErrBusy) || time.Now().After(deadline) {
+			return l, err
+		}
+	}
 }

@@ -42,6 +42,15 @@ func sweep(base string, o *out) int {
 		if err != nil {
 			continue // alive, or not ours to judge
 		}
+		// An agent writes owner.json only once it holds the lock: a young
+		// directory without it may belong to an agent between creating
+		// the lock file and locking it.
+		if _, err := os.Stat(filepath.Join(dir, "owner.json")); errors.Is(err, os.ErrNotExist) {
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) < time.Minute {
+				lock.Release()
+				continue
+			}
+		}
 		pid := killStalePostmaster(filepath.Join(dir, "data"))
 		// Before the directory goes: postmaster.pid says which System V
 		// segment is the dead postmaster's.
