@@ -25,7 +25,7 @@ import (
 // Process 1 sizes max_connections to processes × that + setupConns, before
 // the server starts.
 const (
-	adminConns     = 2
+	adminConns     = 4 // two workers per template clone and drop on it, and the spec's checks must not queue behind them
 	specPoolConns  = 4 // MaxConns of a spec's Database.Pool
 	clientHeadroom = 4
 	setupConns     = 10 // process 1's template build, pg_dump, a psql of yours

@@ -1,6 +1,7 @@
 package pgginkgo
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
 	"strconv"
@@ -19,12 +20,12 @@ func TestBudgetSizesMaxConnections(t *testing.T) {
 		wantErrs []string
 	}{
 		{name: "one process", opts: []Option{Prefetch(4)}, procs: 1, wantMax: "100", wantP: 4},
-		{name: "a 48-core runner", opts: []Option{Prefetch(8)}, procs: 47, wantMax: strconv.Itoa(47*(9+16) + 10), wantP: 8},
-		{name: "an explicit max_connections caps an implicit Prefetch", opts: []Option{Setting("max_connections", "60")}, procs: 4, wantMax: "60", wantP: 1},
+		{name: "a 48-core runner", opts: []Option{Prefetch(8)}, procs: 47, wantMax: strconv.Itoa(47*(11+16) + 10), wantP: 8},
+		{name: "an explicit max_connections caps an implicit Prefetch", opts: []Option{Setting("max_connections", "62")}, procs: 4, wantMax: "62", wantP: 1},
 		{name: "an explicit max_connections too small even for Prefetch 1", opts: []Option{Setting("max_connections", "100")}, procs: 48,
-			wantErrs: []string{`pgginkgo: Setting("max_connections", "100") is too small for this run, which needs 48 process(es) × 11 connections (1 template(s) × Prefetch 1 × 2, + 9) + 10 = 538; raise it to 538`}},
+			wantErrs: []string{`pgginkgo: Setting("max_connections", "100") is too small for this run, which needs 48 process(es) × 13 connections (1 template(s) × Prefetch 1 × 2, + 11) + 10 = 634; raise it to 634`}},
 		{name: "an explicit Prefetch beyond the machine", opts: []Option{Prefetch(8)}, procs: 100000,
-			wantErrs: []string{"pgginkgo: this run needs 100000 process(es) × 25 connections", "more than the", "this machine's memory allows (one per 8 MiB)", "lower Prefetch or run fewer processes"}},
+			wantErrs: []string{"pgginkgo: this run needs 100000 process(es) × 27 connections", "more than the", "this machine's memory allows (one per 8 MiB)", "lower Prefetch or run fewer processes"}},
 		{name: "a max_connections that is no number", opts: []Option{Setting("max_connections", "many")}, procs: 2,
 			wantErrs: []string{`pgginkgo: Setting("max_connections", "many"): not a positive number`}},
 	}
@@ -74,5 +75,25 @@ func TestChooseRuntimeDirSaysWhatIsMissing(t *testing.T) {
 	}
 	if shm, _ := memoryBackedDir(); shm != "" && !strings.HasPrefix(dir, shm) {
 		t.Errorf("a MiB fits in /dev/shm, got %s", dir)
+	}
+}
+
+func TestChooseRuntimeDirMovesToDiskWhenDevShmIsTooSmall(t *testing.T) {
+	shm, shmFree := memoryBackedDir()
+	tmp := t.TempDir()
+	need := shmFree + 1<<20
+	if shm == "" || freeBytes(tmp) < need {
+		t.Skipf("needs /dev/shm as a tmpfs and more free space in %s than in it", tmp)
+	}
+	var logs bytes.Buffer
+	dir, err := chooseRuntimeDir(65534, need, tmp, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := tmp + "/pgginkgo-65534"; dir != want {
+		t.Errorf("dir = %s, want %s", dir, want)
+	}
+	if !strings.Contains(logs.String(), `msg="the cluster runs on disk: /dev/shm is too small for this run"`) || !strings.Contains(logs.String(), "dir="+tmp) {
+		t.Errorf("one log line says why; got:\n%s", logs.String())
 	}
 }

@@ -73,14 +73,14 @@ var _ = Describe("the connection budget", Serial, func() {
 	}, SpecTimeout(10*time.Minute))
 
 	It("caps an implicit Prefetch to fit an explicit max_connections", func(ctx SpecContext) {
-		console, exit, report := runBudgetSuite(ctx, 4, "BUDGET_MAX_CONNECTIONS=60")
+		console, exit, report := runBudgetSuite(ctx, 4, "BUDGET_MAX_CONNECTIONS=70")
 		Expect(exit).To(BeZero(), console)
-		Expect(setupOutput(report)).To(MatchRegexp(`msg="prefetch capped to fit max_connections" prefetch=1 asked=\d+ processes=4 maxConnections=60`))
+		Expect(setupOutput(report)).To(MatchRegexp(`msg="prefetch capped to fit max_connections" prefetch=2 asked=\d+ processes=4 maxConnections=70`))
 	}, SpecTimeout(5*time.Minute))
 
 	It("fails the setup with what the run needs when an explicit max_connections and Prefetch cannot fit", func(ctx SpecContext) {
 		console, exit, report := runBudgetSuite(ctx, 4, "BUDGET_MAX_CONNECTIONS=40", "BUDGET_PREFETCH=4")
 		Expect(exit).NotTo(BeZero())
-		Expect(setupOutput(report)).To(ContainSubstring(`pgginkgo: Setting("max_connections", "40") is too small for this run, which needs 4 process(es) × 17 connections (1 template(s) × Prefetch 4 × 2, + 9) + 10 = 78; raise it to 78, lower Prefetch, or run fewer processes`), console)
+		Expect(setupOutput(report)).To(ContainSubstring(`pgginkgo: Setting("max_connections", "40") is too small for this run, which needs 4 process(es) × 19 connections (1 template(s) × Prefetch 4 × 2, + 11) + 10 = 86; raise it to 86, lower Prefetch, or run fewer processes`), console)
 	}, SpecTimeout(5*time.Minute))
 })

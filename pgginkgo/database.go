@@ -79,7 +79,9 @@ func (d *Database) close() {
 // connections out after its spec (see checkLeaks), and closes the old one
 // without waiting on them.
 func (d *Database) renewPool() {
-	pool, conns, err := newDatabasePool(context.Background(), d.url)
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	defer cancel()
+	pool, conns, err := newDatabasePool(ctx, d.url)
 	if err != nil { // only a URL pgginkgo built, which parsed before
 		procPools.log.Warn("renewing the pool of a database failed", "database", d.name, "error", err)
 		return
