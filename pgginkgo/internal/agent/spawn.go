@@ -32,7 +32,6 @@ type Process struct {
 	stopErr  error
 
 	mu     sync.Mutex
-	exit   *Exit  // PostgreSQL died after it was ready
 	stderr []byte // the last stderrKeep bytes the agent wrote to stderr
 	// stderrDone is closed once the agent's stderr reaches EOF, so that
 	// died quotes all of it.
@@ -99,8 +98,9 @@ func Spawn(ctx context.Context, cfg Config, acct *Account, logger *slog.Logger) 
 	}()
 
 	if _, err := stdin.Write(encode(cfg)); err != nil {
+		// A broken pipe means the helper is gone: its status says why.
 		p.kill()
-		return nil, Message{}, fmt.Errorf("sending config to the lifecycle helper: %w", err)
+		return nil, Message{}, fmt.Errorf("sending config to the lifecycle helper (%v): %w", err, p.died())
 	}
 	select {
 	case m, ok := <-p.msgs:
@@ -162,11 +162,9 @@ func (p *Process) readMessages(r io.ReadCloser) {
 			p.logger.Log(context.Background(), parseLevel(m.Level), m.Msg, attrs(m.Attrs)...)
 			continue
 		case m.Type == "exited" && m.Exit != nil:
-			// Not a reply to a command: recorded for Exit, and logged
-			// because the specs that fail next show only their own error.
-			p.mu.Lock()
-			p.exit = m.Exit
-			p.mu.Unlock()
+			// Not a reply to a command: logged, because the specs that
+			// fail next show only their own error (other processes read
+			// the same from ExitedFile).
 			p.logger.Error("PostgreSQL exited unexpectedly", "status", m.Exit.Status, "pid", m.Exit.PostgresPID,
 				"log", m.Exit.Log, "logTail", strings.Join(m.Exit.LogTail, "\n"))
 			continue
@@ -192,16 +190,8 @@ func (p *Process) readStderr(r io.ReadCloser) {
 	}
 }
 
-// Exit reports how PostgreSQL died, when it died on its own after it was
-// ready; nil while it runs or after a normal stop.
-func (p *Process) Exit() *Exit {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.exit
-}
-
-// Stderr is the tail of what the agent wrote to its stderr.
-func (p *Process) Stderr() string {
+// stderrTail is the tail of what the agent wrote to its stderr.
+func (p *Process) stderrTail() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return string(p.stderr)
@@ -216,7 +206,7 @@ func (p *Process) died() error {
 	case <-time.After(time.Second): // a child of the agent may hold the pipe
 	}
 	status, _, _ := describeExit(p.cmd.ProcessState)
-	if out := strings.TrimSpace(p.Stderr()); out != "" {
+	if out := strings.TrimSpace(p.stderrTail()); out != "" {
 		return fmt.Errorf("the lifecycle helper (pid %d) ended (%s) without a reply; its stderr ends with:\n%s", p.PID(), status, out)
 	}
 	return fmt.Errorf("the lifecycle helper (pid %d) ended (%s) without a reply and wrote nothing to stderr; something outside pgginkgo killed it (the OOM killer, a CI timeout?)", p.PID(), status)
