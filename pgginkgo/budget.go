@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strconv"
-
-	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/image"
 )
 
 // The connection budget of a run under ginkgo -p: every process holds, per
@@ -54,24 +52,32 @@ func connectionCeiling() int {
 	return min(max(int(mem/bytesPerConnection), 200), 10000)
 }
 
-// budget sizes max_connections for a run of procs processes, before the
+// connectionLimit is the most max_connections a run may have: the explicit
+// Setting, or the machine's ceiling.
+func (c *config) connectionLimit() (limit int, explicit bool, err error) {
+	if !c.explicit["max_connections"] {
+		return connectionCeiling(), false, nil
+	}
+	v, ok := c.settings["max_connections"]
+	if !ok {
+		v = "100" // removed with Setting(..., ""): PostgreSQL's default
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, true, fmt.Errorf("pgginkgo: Setting(\"max_connections\", %q): not a positive number", v)
+	}
+	return n, true, nil
+}
+
+// budget sizes max_connections for a run of c.procs processes, before the
 // server starts, and caps Prefetch when the run would not fit otherwise.
 // An explicit max_connections, or an explicit Prefetch, that cannot fit is
 // an error that says what the run needs.
-func (c *config) budget(procs int, log *slog.Logger) error {
-	templates := max(1, len(c.templates))
-	limit, explicitMax := connectionCeiling(), false
-	if c.explicit["max_connections"] {
-		explicitMax = true
-		v, ok := c.settings["max_connections"]
-		if !ok {
-			v = "100" // removed with Setting(..., ""): PostgreSQL's default
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return fmt.Errorf("pgginkgo: Setting(\"max_connections\", %q): not a positive number", v)
-		}
-		limit = n
+func (c *config) budget(log *slog.Logger) error {
+	procs, templates := c.procs, max(1, len(c.templates))
+	limit, explicitMax, err := c.connectionLimit()
+	if err != nil {
+		return err
 	}
 	p := c.prefetch
 	for !c.prefetchSet && p > 1 && connsNeeded(procs, templates, p) > limit {
@@ -112,21 +118,15 @@ func (c *config) spaceNeed(dataBytes, dbBytes int64) int64 {
 }
 
 // estimateSizes guesses, before the server starts, the data directory's
-// size and a template database's: from the image when there is one, else
+// size and a template database's: from the image the run will boot from
+// (image.Store.Sizes: its bytes and databases; 0 databases when none), else
 // from what an empty cluster takes.
-func estimateSizes(img imageSizer) (dataBytes, dbBytes int64) {
+func estimateSizes(imageBytes int64, databases int) (dataBytes, dbBytes int64) {
 	dataBytes, dbBytes = 40<<20, 8<<20
-	if img == nil {
+	if databases == 0 {
 		return
 	}
-	if data, dbs, ok := img.sizes(); ok && dbs > 0 {
-		dataBytes, dbBytes = data, max(dbBytes, data/int64(dbs))
-	}
-	return
-}
-
-type imageSizer interface {
-	sizes() (data int64, databases int, ok bool)
+	return imageBytes, max(dbBytes, imageBytes/int64(databases))
 }
 
 // chooseRuntimeDir picks where cluster directories live: /dev/shm when it
@@ -193,19 +193,4 @@ func (c *config) checkSpace(ctx context.Context, h *Handle, dir string, log *slo
 		c.prefetch = p
 	}
 	return nil
-}
-
-// storedImage sizes an image from its manifest: the databases it holds are
-// its templates, their ready databases, and the three of every cluster.
-type storedImage image.Info
-
-func (i storedImage) sizes() (int64, int, bool) {
-	if i.Manifest == nil {
-		return 0, 0, false
-	}
-	dbs := 3
-	for _, t := range i.Manifest.Templates {
-		dbs += 1 + len(t.Ready)
-	}
-	return i.Bytes, dbs, true
 }

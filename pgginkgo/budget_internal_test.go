@@ -32,7 +32,8 @@ func TestBudgetSizesMaxConnections(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := newConfig(c.opts)
-			err := cfg.budget(c.procs, quiet)
+			cfg.procs = c.procs
+			err := cfg.budget(quiet)
 			if len(c.wantErrs) > 0 {
 				if err == nil {
 					t.Fatalf("no error; max_connections=%s", cfg.settings["max_connections"])

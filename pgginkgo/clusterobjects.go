@@ -197,7 +197,7 @@ func removeClusterObjects(ctx context.Context, b *binding) string {
 			err = dropRole(ctx, b, o.name)
 		}
 		if err != nil {
-			procPools.log.Warn("could not remove a cluster-wide object the spec created", "object", o.String(), "spec", ginkgoSpecText(), "error", err)
+			procPools.log.Warn("could not remove a cluster-wide object the spec created", "object", o.String(), "database", b.db.name, "error", err)
 			continue
 		}
 		procPools.log.Info("removed a cluster-wide object the spec created", "object", o.String(), "database", b.db.name)

@@ -22,11 +22,6 @@ import (
 // finds it from its Handle.
 func serverGone() error {
 	h := suiteState.handle
-	if h == nil {
-		procPools.mu.Lock()
-		h = procPools.h
-		procPools.mu.Unlock()
-	}
 	if h == nil || h.PassFile == "" {
 		return nil
 	}

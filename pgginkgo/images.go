@@ -261,20 +261,17 @@ func Inspect(opts ...Option) (Environment, error) {
 	env.ImageDir, _ = imageStoreDir(cfg)
 	env.RuntimeDir = cfg.runtimeDir
 	if env.RuntimeDir == "" {
-		root, _ := memoryBackedDir()
-		if root == "" {
-			root = os.TempDir()
+		// Where a cluster of Start's size would go; a suite's need grows
+		// with its processes (see chooseRuntimeDir).
+		quiet := slog.New(slog.DiscardHandler)
+		if env.RuntimeDir, err = chooseRuntimeDir(env.UID, cfg.spaceNeed(estimateSizes(0, 0)), os.TempDir(), quiet); err != nil {
+			env.RuntimeDir = filepath.Join(os.TempDir(), "pgginkgo-"+strconv.Itoa(env.UID))
 		}
-		env.RuntimeDir = filepath.Join(root, "pgginkgo-"+strconv.Itoa(env.UID))
 	}
 	// A suite sizes max_connections to its run (see budget.go), up to a
 	// ceiling set by the machine's memory, unless it is set explicitly.
-	env.MaxConnections = connectionCeiling()
-	if cfg.explicit["max_connections"] {
-		env.MaxConnections, _ = strconv.Atoi(cfg.settings["max_connections"])
-		if _, set := cfg.settings["max_connections"]; !set {
-			env.MaxConnections = 100 // PostgreSQL's own default
-		}
+	if env.MaxConnections, _, err = cfg.connectionLimit(); err != nil {
+		return Environment{}, err
 	}
 	env.PerProcess = connsPerProcess(max(1, len(cfg.templates)), cfg.prefetch)
 	env.Processes = max(0, (env.MaxConnections-setupConns)/env.PerProcess)

@@ -249,5 +249,3 @@ func keep(b *binding) {
 }
 
 func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
-
-func ginkgoSpecText() string { return ginkgo.CurrentSpecReport().FullText() }

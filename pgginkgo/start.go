@@ -135,13 +135,12 @@ func start(ctx context.Context, cfg *config) (*Guard, *Handle, error) {
 			log.Info("migrated image bypassed: this run applies the migrations in its own cluster", "why", imageOffReason(cfg))
 		}
 	}
-	var img imageSizer
+	var imageBytes int64
+	var imageDBs int
 	if acfg.Image != nil {
-		if info, ok := (image.Store{Dir: acfg.Image.Store}).Find(acfg.Image.Base, acfg.Image.Ready); ok {
-			img = storedImage(info)
-		}
+		imageBytes, imageDBs, _ = (image.Store{Dir: acfg.Image.Store}).Sizes(acfg.Image.Base, acfg.Image.Ready)
 	}
-	need := cfg.spaceNeed(estimateSizes(img))
+	need := cfg.spaceNeed(estimateSizes(imageBytes, imageDBs))
 	base := cfg.runtimeDir
 	if base == "" {
 		if base, err = chooseRuntimeDir(uid, need, os.TempDir(), log); err != nil {

@@ -51,7 +51,7 @@ func Suite(opts ...Option) bool {
 		// Sized before the server starts: max_connections cannot change
 		// without a restart.
 		cfg.procs = max(1, suiteCfg.ParallelTotal)
-		if err := cfg.budget(cfg.procs, log); err != nil {
+		if err := cfg.budget(log); err != nil {
 			ginkgo.Fail(err.Error())
 		}
 		cfg.watchPID = ginkgoCLIPID(suiteCfg)

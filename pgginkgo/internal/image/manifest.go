@@ -1,6 +1,7 @@
 package image
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,6 +66,47 @@ func readManifest(dir string) (*Manifest, error) {
 		return nil, fmt.Errorf("%w: format %d, this pgginkgo writes %d", ErrDamaged, m.Format, FormatVersion)
 	}
 	return &m, nil
+}
+
+// readManifestHead decodes a manifest up to its file list, which Manifest
+// puts last: the fields before it, Bytes and Templates among them.
+func readManifestHead(dir string) (*Manifest, error) {
+	f, err := os.Open(filepath.Join(dir, manifestName))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	dec := json.NewDecoder(bufio.NewReader(f))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, fmt.Errorf("%w: %s is not a JSON object", ErrDamaged, f.Name())
+	}
+	var m Manifest
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		var dst any
+		switch t {
+		case "files":
+			if m.Format != FormatVersion {
+				return nil, fmt.Errorf("%w: format %d, this pgginkgo writes %d", ErrDamaged, m.Format, FormatVersion)
+			}
+			return &m, nil
+		case "format":
+			dst = &m.Format
+		case "bytes":
+			dst = &m.Bytes
+		case "templates":
+			dst = &m.Templates
+		default:
+			dst = new(json.RawMessage)
+		}
+		if err := dec.Decode(dst); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrDamaged, f.Name(), err)
+		}
+	}
+	return nil, fmt.Errorf("%w: %s has no file list", ErrDamaged, f.Name())
 }
 
 func writeManifest(dir string, m *Manifest) error {

@@ -76,6 +76,14 @@ func TestCaptureThenCopyOutReproducesTheDataDirectory(t *testing.T) {
 	if _, ok := s.Find("pg15-other", 1); ok {
 		t.Fatal("Find found an image of another key")
 	}
+	// Sizes reads the same image's head: one template, one ready database,
+	// and the three databases of every cluster.
+	if bytes, dbs, ok := s.Sizes("pg15-abc", 1); !ok || bytes != info.Bytes || dbs != 5 {
+		t.Fatalf("Sizes = %d bytes, %d databases, %v; want %d, 5, true", bytes, dbs, ok, info.Bytes)
+	}
+	if _, _, ok := s.Sizes("pg15-abc", 3); ok {
+		t.Fatal("Sizes(ready 3) found an image holding only 2")
+	}
 }
 
 func TestCopyOutRefusesADamagedImage(t *testing.T) {
