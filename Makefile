@@ -71,10 +71,10 @@ as_nobody() {
 }
 endef
 
-.PHONY: test deps ginkgo-cli npm-pg fmt vet staticcheck lint lint-bench test-race test-race-core test-race-pkgs test-decorators fuzz \
+.PHONY: test deps ginkgo-cli npm-pg fmt vet staticcheck lint lint-bench lint-migrators test-migrators test-race test-race-core test-race-pkgs test-decorators fuzz \
 	example example-procs2 example-nobody cross bench timings-reset
 
-test: timings-reset deps ginkgo-cli lint test-race test-decorators fuzz example-procs2 example-nobody cross
+test: timings-reset deps ginkgo-cli lint test-race test-decorators test-migrators fuzz example-procs2 example-nobody cross
 	@echo
 	echo "make test: all steps passed"
 	awk '{ print } match($$0, /[0-9]+\.[0-9]s /) { total += substr($$0, RSTART, RLENGTH - 2) }
@@ -121,7 +121,7 @@ ginkgo-cli:
 	$(GO) build -o "$(GINKGO)" github.com/onsi/ginkgo/v2/ginkgo
 	"$(GINKGO)" version
 
-lint: fmt vet staticcheck lint-bench
+lint: fmt vet staticcheck lint-bench lint-migrators
 
 fmt:
 	@$(call step,gofmt)
@@ -147,6 +147,26 @@ lint-bench:
 	cd pgginkgo/bench
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+# The migration-tool adapters and the format conformance tests: one module
+# each under migrators/, so that the library's go.mod carries no tool.
+MIGRATORS := $(patsubst %/go.mod,%,$(wildcard migrators/*/go.mod))
+
+lint-migrators:
+	@$(call step,vet+staticcheck migrators)
+	for m in $(MIGRATORS); do
+		echo "--- $$m"
+		(cd "$$m" && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...)
+	done
+
+# Each adapter's suite builds its template with the real tool and proves the
+# zero-config SQLDir builds the same schema from the same files.
+test-migrators:
+	@$(call step,go test migrators)
+	for m in $(MIGRATORS); do
+		echo "--- $$m"
+		(cd "$$m" && $(GO) test -count=1 -timeout=5m ./...)
+	done
 
 # Relocatable PostgreSQL for the download-path tests (see NPM_PG_DIR).
 npm-pg:

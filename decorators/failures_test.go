@@ -235,6 +235,15 @@ pgginkgo removed them. Drop them in the spec (DeferCleanup), create them in a mi
 			expectNoSpecRan(run)
 		}, SpecTimeout(3*time.Minute))
 
+		It("a directory that mixes two tools' migrations, before starting anything", func(ctx SpecContext) {
+			run := runFixture(ctx, "mixedformats", 2)
+			Expect(run.clustersStarted()).To(BeEmpty(), "the files are checked before anything starts")
+			setup := run.setup()
+			Expect(setup.State).To(Equal(types.SpecStateFailed))
+			Expect(setup.Failure.Message).To(ContainSubstring(`pgginkgo: template "schema", source 1: invalid migrations: migrations directory "mixed" mixes the files of goose (mixed/001_a.sql) and dbmate (mixed/002_b.sql); keep one tool's migrations per directory, or give each tool's directory its own SQLDir`))
+			expectNoSpecRan(run)
+		}, SpecTimeout(3*time.Minute))
+
 		It("template names that are too long or invalid, before starting anything", func(ctx SpecContext) {
 			run := runFixture(ctx, "badname", 2)
 			Expect(run.clustersStarted()).To(BeEmpty())

@@ -187,9 +187,7 @@ var trackingEntry = regexp.MustCompile(`^\d+; \d+ \d+ (?:EVENT )?TRIGGER .* pggi
 // psql -f restores into an empty database, as any role that owns it:
 // without pgginkgo's change tracking, owners and privileges, which name
 // roles the restoring cluster may not have. It uses the cluster's own
-// pg_dump and pg_restore (bin), of the server's version. The dump goes
-// through a custom-format archive because only an archive's table of
-// contents can leave out single triggers.
+// pg_dump and pg_restore (bin), of the server's version.
 func pgDump(ctx context.Context, bin, url, path string) error {
 	if bin == "" {
 		return errors.New("the cluster's Handle names no BinDir; build every process of the suite with the same pgginkgo version")
@@ -203,14 +201,28 @@ func pgDump(ctx context.Context, bin, url, path string) error {
 		return fmt.Errorf("creating a work directory beside the dumps: %w", err)
 	}
 	defer os.RemoveAll(work)
-	archive, list, script := filepath.Join(work, "archive"), filepath.Join(work, "list"), filepath.Join(work, "dump.sql")
-	if _, err := runTool(ctx, bin, "pg_dump", "--format=custom", "--compress=0", "--no-sync", "--lock-wait-timeout=5s",
-		"--exclude-schema=pgginkgo", "--file="+archive, "--dbname="+url); err != nil {
+	script := filepath.Join(work, "dump.sql")
+	if _, err := dumpWithoutTracking(ctx, bin, url, work, nil, []string{"--no-owner", "--no-privileges", "--file=" + script}); err != nil {
 		return err
+	}
+	return os.Rename(script, path)
+}
+
+// dumpWithoutTracking dumps the database at url through a custom-format
+// archive in work, drops pgginkgo's tracking entries from its table of
+// contents, and restores the rest with pg_restore's restoreArgs (a --file,
+// or none for stdout, which it returns). Only an archive's table of
+// contents can leave out single triggers.
+func dumpWithoutTracking(ctx context.Context, bin, url, work string, dumpArgs, restoreArgs []string) ([]byte, error) {
+	archive, list := filepath.Join(work, "archive"), filepath.Join(work, "list")
+	args := append([]string{"--format=custom", "--compress=0", "--no-sync", "--lock-wait-timeout=5s",
+		"--exclude-schema=pgginkgo", "--file=" + archive, "--dbname=" + url}, dumpArgs...)
+	if _, err := runTool(ctx, bin, "pg_dump", args...); err != nil {
+		return nil, err
 	}
 	toc, err := runTool(ctx, bin, "pg_restore", "--list", archive)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var kept []string
 	for _, line := range strings.Split(string(toc), "\n") {
@@ -219,12 +231,9 @@ func pgDump(ctx context.Context, bin, url, path string) error {
 		}
 	}
 	if err := os.WriteFile(list, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := runTool(ctx, bin, "pg_restore", "--no-owner", "--no-privileges", "--use-list="+list, "--file="+script, archive); err != nil {
-		return err
-	}
-	return os.Rename(script, path)
+	return runTool(ctx, bin, "pg_restore", append(append([]string{}, restoreArgs...), "--use-list="+list, archive)...)
 }
 
 // runTool runs one of the cluster's client tools and returns its output.

@@ -25,9 +25,42 @@ type Migrator interface {
 	Migrate(ctx context.Context, conn *pgx.Conn) error
 }
 
-// SQLDir applies the .sql files at the root of fsys in lexical order, each
-// in its own transaction unless its first lines say
-// "-- pgginkgo:no-transaction". Files ending in .down.sql are skipped.
+// SQLDir applies the .sql files at the root of fsys, written for any of
+// the common migration tools, with no configuration. It tells the tool from
+// the files and applies only their Up parts, in the tool's order and with
+// its transaction rules:
+//
+//   - goose: the part between "-- +goose Up" and "-- +goose Down", by
+//     version; StatementBegin/StatementEnd blocks kept whole; NO
+//     TRANSACTION and ENVSUB ON/OFF honoured; commands in any case.
+//   - golang-migrate: the N_name.up.sql files by numeric version, each sent
+//     as one query as golang-migrate does; .down.sql skipped.
+//   - Atlas (a directory with atlas.sum): every file in version order, in
+//     a transaction unless its header says "-- atlas:txmode none".
+//   - dbmate: from "-- migrate:up" to "-- migrate:down", in file-name order
+//     as dbmate sorts; "transaction:false" honoured.
+//   - sql-migrate: between "-- +migrate Up" and "-- +migrate Down",
+//     numeric prefixes first and numerically; StatementBegin/StatementEnd
+//     and "notransaction" honoured.
+//   - Flyway: V<version>__<name>.sql by dotted numeric version, then the
+//     R__ repeatables by name; U files skipped; a file runs outside a
+//     transaction when its .conf says executeInTransaction=false or it
+//     holds CREATE INDEX CONCURRENTLY and the like, as Flyway decides.
+//   - tern: the part above "---- create above / drop below ----", by
+//     number; "---- tern: disable-tx ----" honoured.
+//   - anything else: each file whole, in lexical order, in its own
+//     transaction unless its first comments say
+//     "-- pgginkgo:no-transaction"; .down.sql files skipped.
+//
+// What the tool would refuse or misread fails the suite before the cluster
+// starts, with the file and line to fix: two tools' files in one
+// directory, two files with one version, a misspelt marker ("-- +goos Up"),
+// an empty Up part above a Down part that holds SQL, an unterminated
+// StatementBegin. Go-code migrations (goose's .go files) and tern's
+// {{ templates }} cannot be read as files; the error then names the
+// adapter module that runs the tool itself (migrators/goose,
+// migrators/tern), which also leaves the tool's version table in the
+// template.
 func SQLDir(fsys fs.FS) Migrator { return template.SQLFiles(fsys) }
 
 // MigrateFunc turns a Go function into a Migrator. version stands for the

@@ -1,6 +1,8 @@
 package suite_test
 
 import (
+	"time"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -35,6 +37,11 @@ var _ = Describe("checkout", Ordered, decorators.FreshDatabase(decorators.Templa
 		Expect(shop.Pay(ctx, db.Pool(), orderID)).To(Succeed())
 		Expect(shop.Pay(ctx, db.Pool(), orderID)).To(MatchError(ContainSubstring("is not pending")))
 		Expect(db).To(gsql.HaveRow("orders", gsql.Columns{"id": orderID, "status": "paid"}))
+		// The trigger of migrations/003_paid_at.sql, a goose file whose
+		// PL/pgSQL body sits between StatementBegin and StatementEnd.
+		var paidAt *time.Time
+		Expect(db.Pool().QueryRow(ctx, `select paid_at from orders where id = $1`, orderID).Scan(&paidAt)).To(Succeed())
+		Expect(paidAt).NotTo(BeNil(), "paying the order records when")
 	})
 
 	It("deletes a customer's orders with the customer, as psql sees it", func(ctx SpecContext) {

@@ -27,6 +27,9 @@ func TestShop(t *testing.T) {
 // The only setup: one PostgreSQL cluster for the whole run, started on
 // process 1 and shared by every ginkgo -p process, with PG* variables
 // pointing at it, and two templates migrated once from the SQL files.
+// migrations/ is written for goose (Up and Down sections, StatementBegin
+// blocks, a NO TRANSACTION file): SQLDir sees that and applies the Up
+// sections as goose would, with no configuration.
 // Once per machine, not once per run: the first run keeps the migrated
 // cluster as an image in the cache, and later runs boot from it (run with
 // PGGINKGO_LOG_LEVEL=info and -v to see "image hit" in the log).

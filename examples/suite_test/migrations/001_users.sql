@@ -1,3 +1,4 @@
+-- +goose Up
 -- Users sign up with an email address; the address is their identity, so it
 -- is unique. Addresses are stored lower-case by the application (see shop.SignUp).
 create table users (
@@ -5,3 +6,6 @@ create table users (
     email      text not null unique,
     created_at timestamptz not null default now()
 );
+
+-- +goose Down
+drop table users;

@@ -1,3 +1,4 @@
+-- +goose Up
 -- An order belongs to one user and goes when the user goes (account deletion
 -- must not leave orphaned orders behind). Money is kept in integer cents.
 create table orders (
@@ -8,3 +9,6 @@ create table orders (
 );
 
 create index orders_user_id_idx on orders (user_id);
+
+-- +goose Down
+drop table orders;

@@ -10,6 +10,12 @@ var (
 	// directory, so paths are relative to it.
 	ErrMigrationsNotFound = errors.New("migrations not found")
 
+	// ErrInvalidMigrations: a migrations directory that its tool would
+	// refuse or misread: two tools' files mixed, a duplicate version, a
+	// misspelt marker, an unterminated block. Checked before any server
+	// starts; the message names the file and line to fix.
+	ErrInvalidMigrations = errors.New("invalid migrations")
+
 	// ErrInvalidName: a template or database name PostgreSQL would reject or
 	// silently truncate.
 	ErrInvalidName = errors.New("invalid name")

@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"reflect"
 	"strings"
@@ -27,11 +25,13 @@ type SQLDir struct {
 	label string
 }
 
-// SQLFiles applies the .sql files at the root of fsys in lexical order of
-// their names, each in its own transaction unless it carries
-// NoTransactionMarker. Files ending in .down.sql are skipped, so directories
-// written for golang-migrate work as they are. A file may hold many
-// statements and PL/pgSQL bodies; COPY … FROM stdin is not supported.
+// SQLFiles applies the .sql files at the root of fsys. It detects the tool
+// the directory was written for, from the files' markers and names, and
+// applies only each file's Up part, in the tool's order, with the tool's
+// transaction rules (see the pgginkgo.SQLDir documentation for the table).
+// A directory of plain SQL files runs each file whole, in lexical order, in
+// its own transaction unless it carries NoTransactionMarker; .down.sql
+// files are skipped. COPY … FROM stdin is not supported.
 func SQLFiles(fsys fs.FS) *SQLDir {
 	return &SQLDir{fsys: fsys, label: describeFS(fsys)}
 }
@@ -53,60 +53,11 @@ func describeFS(fsys fs.FS) string {
 	return ""
 }
 
-type sqlFile struct {
-	name   string // as shown in errors: with the directory when known
-	src    string
-	noTx   bool
-	digest [sha256.Size]byte
-}
-
 func (d *SQLDir) where() string {
 	if d.label == "" {
 		return "the migrations file system"
 	}
 	return fmt.Sprintf("migrations directory %q", d.label)
-}
-
-func (d *SQLDir) load() ([]sqlFile, error) {
-	if d.fsys == nil {
-		return nil, fmt.Errorf("%w: SQLFiles was given a nil fs.FS; pass os.DirFS(\"path/to/migrations\") or an embed.FS", ErrMigrationsNotFound)
-	}
-	entries, err := fs.ReadDir(d.fsys, ".")
-	if errors.Is(err, fs.ErrNotExist) {
-		wd, _ := os.Getwd()
-		return nil, fmt.Errorf("%w: %s does not exist (working directory %s); tests run in their package's directory, so check the path relative to it", ErrMigrationsNotFound, d.where(), wd)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", d.where(), err)
-	}
-	var files []sqlFile
-	var skipped []string
-	for _, e := range entries {
-		name := e.Name()
-		if !e.Type().IsRegular() || !strings.HasSuffix(name, ".sql") || strings.HasSuffix(name, ".down.sql") || strings.HasPrefix(name, ".") {
-			skipped = append(skipped, name)
-			continue
-		}
-		raw, err := fs.ReadFile(d.fsys, name)
-		if err != nil {
-			return nil, fmt.Errorf("reading migration %s: %w", d.display(name), err)
-		}
-		src := strings.TrimPrefix(string(raw), "\uFEFF")
-		files = append(files, sqlFile{
-			name:   d.display(name),
-			src:    src,
-			noTx:   hasNoTransactionMarker(src),
-			digest: sha256.Sum256([]byte(name + "\x00" + src)),
-		})
-	}
-	if len(files) == 0 {
-		msg := "it holds no .sql files"
-		if len(skipped) > 0 {
-			msg = fmt.Sprintf("it holds no .sql files (skipped: %s)", strings.Join(skipped, ", "))
-		}
-		return nil, fmt.Errorf("%w: %s: %s; add migrations named like 001_init.sql", ErrMigrationsNotFound, d.where(), msg)
-	}
-	return files, nil
 }
 
 func (d *SQLDir) display(name string) string {
@@ -134,71 +85,83 @@ func hasNoTransactionMarker(src string) bool {
 	return false
 }
 
-// Fingerprint hashes every applied file's name and content.
+// Fingerprint hashes what Migrate sends, in order: the format, each file's
+// name, how it runs and its statements, after any ENVSUB substitution. A
+// Down part or a comment that the tool drops does not count.
 func (d *SQLDir) Fingerprint(context.Context) (string, error) {
-	files, err := d.load()
+	ms, f, err := d.load()
 	if err != nil {
 		return "", err
 	}
 	h := sha256.New()
-	for _, f := range files {
-		h.Write(f.digest[:])
+	fmt.Fprintf(h, "%s\x00", f)
+	for _, m := range ms {
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00", path.Base(m.name), m.mode, len(m.chunks))
+		for _, c := range m.chunks {
+			fmt.Fprintf(h, "%d\x00%s\x00", len(c.Text), c.Text)
+		}
 	}
 	return "sql:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// Migrate applies the files in order and stops at the first failure, which
-// it reports as a *MigrationError pointing at the failing line and column.
+// Migrate applies the migrations in order and stops at the first failure,
+// which it reports as a *MigrationError pointing at the failing line and
+// column of the file.
 func (d *SQLDir) Migrate(ctx context.Context, conn *pgx.Conn) error {
-	files, err := d.load()
+	ms, _, err := d.load()
 	if err != nil {
 		return err
 	}
-	for _, f := range files {
-		if f.noTx {
-			err = applyEach(ctx, conn.PgConn(), f)
-		} else {
-			err = applyInTransaction(ctx, conn.PgConn(), f)
-		}
-		if err != nil {
+	for _, m := range ms {
+		if err := apply(ctx, conn.PgConn(), m); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// applyInTransaction sends the file as one query string, so the server
-// parses it exactly as psql -1 would; on failure the count of completed
-// statements tells which one failed when the server gives no position.
-func applyInTransaction(ctx context.Context, pc *pgconn.PgConn, f sqlFile) error {
-	if err := pc.Exec(ctx, "BEGIN").Close(); err != nil {
-		return fmt.Errorf("migration %s: BEGIN: %w", f.name, err)
-	}
-	done, err := execCounting(ctx, pc, f.src)
-	if err != nil {
-		// The rollback result does not matter: the template is dropped.
-		_ = pc.Exec(context.WithoutCancel(ctx), "ROLLBACK").Close()
-		var failed *statement
-		if stmts := splitStatements(f.src); done < len(stmts) {
-			failed = &stmts[done]
+func apply(ctx context.Context, pc *pgconn.PgConn, m migration) error {
+	switch m.mode {
+	case inTransaction:
+		if err := pc.Exec(ctx, "BEGIN").Close(); err != nil {
+			return fmt.Errorf("migration %s: BEGIN: %w", m.name, err)
 		}
-		return sqlFileError(f.name, f.src, 0, failed, err)
+		for _, c := range m.chunks {
+			if err := execChunk(ctx, pc, m, c); err != nil {
+				// The rollback result does not matter: the template is dropped.
+				_ = pc.Exec(context.WithoutCancel(ctx), "ROLLBACK").Close()
+				return err
+			}
+		}
+		if err := pc.Exec(ctx, "COMMIT").Close(); err != nil {
+			return sqlFileError(m.name, m.src, 0, nil, fmt.Errorf("COMMIT: %w", err))
+		}
+		return nil
+	default: // oneQuery and eachStatement: every chunk on its own
+		for _, c := range m.chunks {
+			if err := execChunk(ctx, pc, m, c); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	if err := pc.Exec(ctx, "COMMIT").Close(); err != nil {
-		return sqlFileError(f.name, f.src, 0, nil, fmt.Errorf("COMMIT: %w", err))
-	}
-	return nil
 }
 
-func applyEach(ctx context.Context, pc *pgconn.PgConn, f sqlFile) error {
-	for _, s := range splitStatements(f.src) {
-		if _, err := execCounting(ctx, pc, s.Text); err != nil {
-			return sqlFileError(f.name, f.src, s.Offset, &s, err)
-		}
+// execChunk sends one chunk as one query string, so the server parses it
+// exactly as psql would; when it holds several statements, the count of
+// completed ones tells which failed when the server gives no position.
+func execChunk(ctx context.Context, pc *pgconn.PgConn, m migration, c statement) error {
+	done, err := execCounting(ctx, pc, c.Text)
+	if err == nil {
+		return nil
 	}
-	return nil
+	var failed *statement
+	if stmts := splitStatements(c.Text); done < len(stmts) {
+		s := stmts[done]
+		failed = &statement{Text: s.Text, Offset: c.Offset + s.Offset}
+	}
+	return sqlFileError(m.name, m.src, c.Offset, failed, err)
 }
-
 // execCounting runs a query string and returns how many of its statements
 // completed before the first error.
 func execCounting(ctx context.Context, pc *pgconn.PgConn, sql string) (int, error) {

@@ -1,0 +1,38 @@
+-- +migrate Up
+-- +migrate StatementBegin
+CREATE FUNCTION order_total(p_order_id bigint) RETURNS numeric
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    total numeric;
+BEGIN
+    SELECT coalesce(sum(quantity * unit_price), 0)
+      INTO total
+      FROM order_items
+     WHERE order_id = p_order_id;
+    IF total < 0 THEN
+        RAISE EXCEPTION 'order % has a negative total', p_order_id;
+    END IF
+    ;
+    RETURN total;
+END;
+$$;
+-- +migrate StatementEnd
+
+-- +migrate StatementBegin
+CREATE FUNCTION touch_updated_at() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END;
+$$;
+-- +migrate StatementEnd
+
+CREATE TRIGGER customers_touch_updated_at
+    BEFORE UPDATE ON customers
+    FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
+
+-- +migrate Down
+DROP TRIGGER customers_touch_updated_at ON customers;
+DROP FUNCTION touch_updated_at();
+DROP FUNCTION order_total(bigint);

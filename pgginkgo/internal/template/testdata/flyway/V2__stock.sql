@@ -1,0 +1,1 @@
+CREATE TABLE stock (product_id int REFERENCES products, qty int NOT NULL);
