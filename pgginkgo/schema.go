@@ -57,6 +57,37 @@ func (h *Handle) TemplateSchema(ctx context.Context, template string, exclude ..
 		return "", fmt.Errorf("pgginkgo: TemplateSchema: cloning template %q: %w", template, err)
 	}
 	defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)") }()
+	out, err := schemaDump(ctx, h, scratch, exclude)
+	if err != nil {
+		return "", fmt.Errorf("pgginkgo: TemplateSchema of %q: %w", template, err)
+	}
+	return out, nil
+}
+
+// Schema returns the database's schema as TemplateSchema does: what
+// pg_dump --schema-only prints, without owners, privileges, pgginkgo's
+// change tracking and the tables matching the exclude patterns. Compare it
+// before and after code that must leave the schema alone, such as a
+// migration tool's Up on an already migrated database:
+//
+//	before, _ := db.Schema(ctx, "goose_db_version")
+//	// … run the tool …
+//	Expect(db.Schema(ctx, "goose_db_version")).To(Equal(before))
+func (d *Database) Schema(ctx context.Context, exclude ...string) (string, error) {
+	h := Cluster()
+	if h == nil || h.BinDir == "" {
+		return "", errors.New("pgginkgo: Database.Schema needs the suite's cluster, whose Handle names the BinDir of pg_dump")
+	}
+	out, err := schemaDump(ctx, h, d.name, exclude)
+	if err != nil {
+		return "", fmt.Errorf("pgginkgo: schema of %s: %w", d.name, err)
+	}
+	return out, nil
+}
+
+// schemaDump is the schema-only dump of dbname without tracking, owners,
+// privileges and the excluded tables.
+func schemaDump(ctx context.Context, h *Handle, dbname string, exclude []string) (string, error) {
 	work, err := os.MkdirTemp("", "pgginkgo-schema-")
 	if err != nil {
 		return "", err
@@ -66,9 +97,9 @@ func (h *Handle) TemplateSchema(ctx context.Context, template string, exclude ..
 	for _, pattern := range exclude {
 		dumpArgs = append(dumpArgs, "--exclude-table="+pattern)
 	}
-	out, err := dumpWithoutTracking(ctx, h.BinDir, h.URL(scratch), work, dumpArgs, []string{"--no-owner", "--no-privileges", "--file=-"})
+	out, err := dumpWithoutTracking(ctx, h.BinDir, h.URL(dbname), work, dumpArgs, []string{"--no-owner", "--no-privileges", "--file=-"})
 	if err != nil {
-		return "", fmt.Errorf("pgginkgo: TemplateSchema of %q: %w", template, err)
+		return "", err
 	}
 	return stableDump(string(out)), nil
 }

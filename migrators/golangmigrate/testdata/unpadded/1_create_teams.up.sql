@@ -1,0 +1,4 @@
+CREATE TABLE teams (
+    id   integer PRIMARY KEY,
+    name text NOT NULL UNIQUE
+);
