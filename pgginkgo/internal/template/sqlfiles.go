@@ -162,6 +162,7 @@ func execChunk(ctx context.Context, pc *pgconn.PgConn, m migration, c statement)
 	}
 	return sqlFileError(m.name, m.src, c.Offset, failed, err)
 }
+
 // execCounting runs a query string and returns how many of its statements
 // completed before the first error.
 func execCounting(ctx context.Context, pc *pgconn.PgConn, sql string) (int, error) {
