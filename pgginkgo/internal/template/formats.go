@@ -93,7 +93,7 @@ func markerFormats(src string) []format {
 	if sqlMigrate {
 		out = append(out, sqlMigrateFormat)
 	}
-	if dbmateMarker.MatchString(src) {
+	if strings.Contains(src, "migrate:") && dbmateMarker.MatchString(src) {
 		out = append(out, dbmateFormat)
 	}
 	if tern {
@@ -175,6 +175,9 @@ var (
 
 func markerProblem(line string) string {
 	trimmed := strings.TrimSpace(line)
+	if !strings.HasPrefix(trimmed, "--") {
+		return "" // every marker is a comment
+	}
 	if m := plusWord.FindStringSubmatch(line); m != nil {
 		word := m[1]
 		switch {

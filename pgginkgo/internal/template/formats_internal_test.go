@@ -1,7 +1,9 @@
 package template
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"path"
 	"strings"
 	"testing"
@@ -259,4 +261,27 @@ func TestRefusesWhatTheToolWouldRefuseOrMisread(t *testing.T) {
 func TestGooseIgnoresCaseOfItsCommands(t *testing.T) {
 	l := mustLoad(t, map[string]string{"001_a.sql": "-- +goose up\n-- +goose statementbegin\nSELECT 1;\n-- +goose STATEMENTEND\n-- +goose DOWN\n"})
 	eq(t, "statements", l.chunks[0], []string{"SELECT 1;"})
+}
+
+// BenchmarkFingerprint300 reads a 300-file directory per format, as every
+// run does before it boots: the cost the format detection adds to start-up.
+func BenchmarkFingerprint300(b *testing.B) {
+	for _, c := range []struct{ name, file, body string }{
+		{"plain", "%03d_t.sql", "CREATE TABLE t%d (id int PRIMARY KEY, note text);\nCREATE INDEX ON t%[1]d (note);\n"},
+		{"goose", "%05d_t.sql", "-- +goose Up\nCREATE TABLE t%d (id int PRIMARY KEY, note text);\n-- +goose StatementBegin\nCREATE FUNCTION f%[1]d() RETURNS int LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN 1;\nEND;\n$$;\n-- +goose StatementEnd\n-- +goose Down\nDROP TABLE t%[1]d;\n"},
+		{"golang-migrate", "%d_t.up.sql", "CREATE TABLE t%d (id int PRIMARY KEY, note text);\n"},
+	} {
+		fsys := fstest.MapFS{}
+		for i := 1; i <= 300; i++ {
+			fsys[fmt.Sprintf(c.file, i)] = &fstest.MapFile{Data: []byte(fmt.Sprintf(c.body, i))}
+		}
+		b.Run(c.name, func(b *testing.B) {
+			d := SQLFiles(fsys)
+			for b.Loop() {
+				if _, err := d.Fingerprint(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
