@@ -86,6 +86,17 @@ func stopProcessPools(ctx context.Context) {
 	}
 }
 
+// knownTemplates lists the handle's template names, quoted and sorted,
+// for the errors that name an unknown one.
+func (h *Handle) knownTemplates() string {
+	known := make([]string, 0, len(h.Templates))
+	for k := range h.Templates {
+		known = append(known, fmt.Sprintf("%q", k))
+	}
+	sort.Strings(known)
+	return strings.Join(known, ", ")
+}
+
 // ErrUnknownTemplate reports a FreshDatabase that names a template the
 // suite does not define.
 var ErrUnknownTemplate = errors.New("unknown template")
@@ -104,12 +115,7 @@ func poolFor(name string) (*prefetch, error) {
 	}
 	tmplDB, ok := procPools.h.Templates[name]
 	if !ok {
-		known := make([]string, 0, len(procPools.h.Templates))
-		for k := range procPools.h.Templates {
-			known = append(known, fmt.Sprintf("%q", k))
-		}
-		sort.Strings(known)
-		return nil, fmt.Errorf("pgginkgo: %w %q: the suite defines %s; add pgginkgo.Template(%q, ...) to pgginkgo.Suite or fix the name", ErrUnknownTemplate, name, strings.Join(known, ", "), name)
+		return nil, fmt.Errorf("pgginkgo: %w %q: the suite defines %s; add pgginkgo.Template(%q, ...) to pgginkgo.Suite or fix the name", ErrUnknownTemplate, name, procPools.h.knownTemplates(), name)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &prefetch{

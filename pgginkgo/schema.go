@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -30,12 +29,7 @@ import (
 func (h *Handle) TemplateSchema(ctx context.Context, template string, exclude ...string) (string, error) {
 	tmplDB, ok := h.Templates[template]
 	if !ok {
-		known := make([]string, 0, len(h.Templates))
-		for k := range h.Templates {
-			known = append(known, fmt.Sprintf("%q", k))
-		}
-		sort.Strings(known)
-		return "", fmt.Errorf("pgginkgo: TemplateSchema: %w %q: the suite defines %s", ErrUnknownTemplate, template, strings.Join(known, ", "))
+		return "", fmt.Errorf("pgginkgo: TemplateSchema: %w %q: the suite defines %s", ErrUnknownTemplate, template, h.knownTemplates())
 	}
 	if h.BinDir == "" {
 		return "", errors.New("pgginkgo: TemplateSchema: the Handle names no BinDir, so pg_dump cannot be found")

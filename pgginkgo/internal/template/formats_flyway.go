@@ -114,19 +114,8 @@ var (
 // "---- create above / drop below ----" sent as one query in a
 // transaction, or statement by statement under "---- tern: disable-tx ----".
 func tern(files []sourceFile) ([]migration, error) {
-	var vs []versioned
-	for _, f := range files {
-		m := ternName.FindStringSubmatch(f.base)
-		if m == nil {
-			continue // tern skips other names
-		}
-		v, err := parseVersion(f, m[1])
-		if err != nil {
-			return nil, err
-		}
-		vs = append(vs, versioned{file: f, version: []uint64{v}, label: m[1]})
-	}
-	if err := sortVersions(ternFormat, vs); err != nil {
+	vs, err := numbered(ternFormat, files, ternName, nil) // tern skips other names
+	if err != nil {
 		return nil, err
 	}
 	var out []migration

@@ -72,7 +72,7 @@ func (d *SQLDir) load() ([]migration, format, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: %w", ErrInvalidMigrations, err)
 	}
-	ms, err := d.migrations(f, files)
+	ms, err := d.parseFormat(f, files)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: %w", ErrInvalidMigrations, err)
 	}
@@ -82,8 +82,8 @@ func (d *SQLDir) load() ([]migration, format, error) {
 	return ms, f, nil
 }
 
-// migrations orders and parses the files as the format's tool does.
-func (d *SQLDir) migrations(f format, files []sourceFile) ([]migration, error) {
+// parseFormat orders and parses the files as the format's tool does.
+func (d *SQLDir) parseFormat(f format, files []sourceFile) ([]migration, error) {
 	switch f {
 	case golangMigrateFormat:
 		return golangMigrate(files)

@@ -172,7 +172,7 @@ func parseGoose(f sourceFile) (migration, error) {
 	if c := cur(); !c.empty() {
 		return migration{}, missingSemicolon(f, c)
 	}
-	if err := emptyUp(f, up1.out, down1.out, "-- +goose Up", "-- +goose Down"); err != nil {
+	if err := emptyUp(f, len(up1.out) == 0, len(down1.out) > 0, "-- +goose Up", "-- +goose Down"); err != nil {
 		return migration{}, err
 	}
 	m := migration{name: f.name, src: f.src, chunks: up1.out}
@@ -189,8 +189,8 @@ func missingSemicolon(f sourceFile, c *chunker) error {
 // emptyUp refuses a file whose Up part holds nothing while its Down part
 // holds SQL: the statements are almost always below the wrong marker, and
 // the tool would record the version and create nothing.
-func emptyUp(f sourceFile, up, down []statement, upMarker, downMarker string) error {
-	if len(up) == 0 && len(down) > 0 {
+func emptyUp(f sourceFile, upEmpty, downHasSQL bool, upMarker, downMarker string) error {
+	if upEmpty && downHasSQL {
 		return fmt.Errorf("migration %s has an empty Up part but SQL in its Down part; put the statements that build the schema between %q and %q", f.name, upMarker, downMarker)
 	}
 	return nil
@@ -251,7 +251,7 @@ func parseSQLMigrate(f sourceFile) (migration, error) {
 	case !chunks[dir].empty():
 		return migration{}, missingSemicolon(f, chunks[dir])
 	}
-	if err := emptyUp(f, chunks[up].out, chunks[down].out, "-- +migrate Up", "-- +migrate Down"); err != nil {
+	if err := emptyUp(f, len(chunks[up].out) == 0, len(chunks[down].out) > 0, "-- +migrate Up", "-- +migrate Down"); err != nil {
 		return migration{}, err
 	}
 	m := migration{name: f.name, src: f.src, chunks: chunks[up].out}
@@ -298,14 +298,7 @@ func parseDbmate(f sourceFile) (migration, error) {
 	if oneOf("transaction:false", header...) {
 		m.mode = oneQuery
 	}
-	var up, down []statement
-	if len(splitStatements(body)) > 0 {
-		up = m.chunks
-	}
-	if len(splitStatements(f.src[downStart:])) > 0 {
-		down = []statement{{}}
-	}
-	if err := emptyUp(f, up, down, "-- migrate:up", "-- migrate:down"); err != nil {
+	if err := emptyUp(f, len(splitStatements(body)) == 0, len(splitStatements(f.src[downStart:])) > 0, "-- migrate:up", "-- migrate:down"); err != nil {
 		return migration{}, err
 	}
 	return m, nil

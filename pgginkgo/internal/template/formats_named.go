@@ -78,19 +78,9 @@ func wholeFile(f sourceFile, body string, offset int, noTx bool) migration {
 // golangMigrate: N_title.up.sql files by numeric N, each sent as one query
 // (golang-migrate's Exec of the whole file).
 func golangMigrate(files []sourceFile) ([]migration, error) {
-	var vs []versioned
-	for _, f := range files {
-		m := golangMigrateName.FindStringSubmatch(f.base)
-		if m == nil || m[3] != "up" {
-			continue // golang-migrate skips what it cannot parse, and Down files
-		}
-		v, err := parseVersion(f, m[1])
-		if err != nil {
-			return nil, err
-		}
-		vs = append(vs, versioned{file: f, version: []uint64{v}, label: m[1]})
-	}
-	if err := sortVersions(golangMigrateFormat, vs); err != nil {
+	// golang-migrate skips what it cannot parse, and the Down files.
+	vs, err := numbered(golangMigrateFormat, files, golangMigrateName, func(m []string) bool { return m[3] == "up" })
+	if err != nil {
 		return nil, err
 	}
 	var out []migration
@@ -100,6 +90,28 @@ func golangMigrate(files []sourceFile) ([]migration, error) {
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// numbered keeps the files whose name matches re (and that keep accepts,
+// when given), versioned by the number in re's first group, in version
+// order; two files with one version are refused.
+func numbered(tool format, files []sourceFile, re *regexp.Regexp, keep func(match []string) bool) ([]versioned, error) {
+	var vs []versioned
+	for _, f := range files {
+		m := re.FindStringSubmatch(f.base)
+		if m == nil || (keep != nil && !keep(m)) {
+			continue
+		}
+		v, err := parseVersion(f, m[1])
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, versioned{file: f, version: []uint64{v}, label: m[1]})
+	}
+	if err := sortVersions(tool, vs); err != nil {
+		return nil, err
+	}
+	return vs, nil
 }
 
 // atlas: every .sql file in name order (Atlas versions are timestamps), in

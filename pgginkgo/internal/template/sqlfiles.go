@@ -9,6 +9,7 @@ import (
 	"path"
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -23,6 +24,31 @@ const NoTransactionMarker = "pgginkgo:no-transaction"
 type SQLDir struct {
 	fsys  fs.FS
 	label string
+	read  *readOnce
+}
+
+// readOnce keeps what Fingerprint read, for Migrate: the template is named
+// by that fingerprint, so it must hold exactly those migrations, and the
+// directory is read and parsed once per run instead of twice.
+type readOnce struct {
+	mu     sync.Mutex
+	done   bool
+	ms     []migration
+	format format
+	err    error
+}
+
+// migrations loads the directory on the first call and returns the same
+// result on every later one.
+func (d *SQLDir) migrations() ([]migration, format, error) {
+	r := d.read
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.done {
+		r.ms, r.format, r.err = d.load()
+		r.done = true
+	}
+	return r.ms, r.format, r.err
 }
 
 // SQLFiles applies the .sql files at the root of fsys. It detects the tool
@@ -33,15 +59,13 @@ type SQLDir struct {
 // its own transaction unless it carries NoTransactionMarker; .down.sql
 // files are skipped. COPY … FROM stdin is not supported.
 func SQLFiles(fsys fs.FS) *SQLDir {
-	return &SQLDir{fsys: fsys, label: describeFS(fsys)}
+	return &SQLDir{fsys: fsys, label: describeFS(fsys), read: &readOnce{}}
 }
 
 // Named sets the path shown in error messages, for file systems that do not
 // know their own (embed.FS, fstest.MapFS). os.DirFS paths are found alone.
 func (d *SQLDir) Named(path string) *SQLDir {
-	c := *d
-	c.label = path
-	return &c
+	return &SQLDir{fsys: d.fsys, label: path, read: &readOnce{}}
 }
 
 // describeFS recovers the directory of an os.DirFS, whose underlying type is
@@ -89,7 +113,7 @@ func hasNoTransactionMarker(src string) bool {
 // name, how it runs and its statements, after any ENVSUB substitution. A
 // Down part or a comment that the tool drops does not count.
 func (d *SQLDir) Fingerprint(context.Context) (string, error) {
-	ms, f, err := d.load()
+	ms, f, err := d.migrations()
 	if err != nil {
 		return "", err
 	}
@@ -108,7 +132,7 @@ func (d *SQLDir) Fingerprint(context.Context) (string, error) {
 // which it reports as a *MigrationError pointing at the failing line and
 // column of the file.
 func (d *SQLDir) Migrate(ctx context.Context, conn *pgx.Conn) error {
-	ms, _, err := d.load()
+	ms, _, err := d.migrations()
 	if err != nil {
 		return err
 	}
