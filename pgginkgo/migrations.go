@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/binaries"
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/template"
 )
 
@@ -181,6 +182,9 @@ func buildTemplates(ctx context.Context, cfg *config, h *Handle, reuse bool, log
 		began := time.Now()
 		built, err := b.Build(ctx, t)
 		if err != nil {
+			// A CREATE EXTENSION the binaries cannot serve gets told what
+			// to install, which depends on where the binaries came from.
+			err = binaries.ExplainMissingExtension(err, h.BinDir, h.Version)
 			return nil, fmt.Errorf("pgginkgo: building template %q: %w", t.Name, err)
 		}
 		h.Templates[t.Name] = built.Database

@@ -91,7 +91,7 @@ func schemaDump(ctx context.Context, h *Handle, dbname string, exclude []string)
 	for _, pattern := range exclude {
 		dumpArgs = append(dumpArgs, "--exclude-table="+pattern)
 	}
-	out, err := dumpWithoutTracking(ctx, h.BinDir, h.URL(dbname), work, dumpArgs, []string{"--no-owner", "--no-privileges", "--file=-"})
+	out, err := dumpWithoutTracking(ctx, h, h.URL(dbname), work, dumpArgs, []string{"--no-owner", "--no-privileges", "--file=-"})
 	if err != nil {
 		return "", err
 	}

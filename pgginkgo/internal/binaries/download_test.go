@@ -54,7 +54,7 @@ func TestDownloadExtractsWorkingBinaries(t *testing.T) {
 		res.BinDir != filepath.Join(wantRoot, "bin") || res.Version != art.server || res.Major != 15 {
 		t.Fatalf("got %+v", res)
 	}
-	if n := repo.jarHits.Load(); n != 1 {
+	if n := repo.JarHits(); n != 1 {
 		t.Errorf("jar fetched %d times, want 1", n)
 	}
 	if rec.count("outcome", "extracted") != 1 {
@@ -93,7 +93,7 @@ func TestDownloadExtractsWorkingBinaries(t *testing.T) {
 	if err != nil || res3 != res {
 		t.Errorf("from the cached archive: got %+v, %v", res3, err)
 	}
-	if n := repo.jarHits.Load(); n != 1 {
+	if n := repo.JarHits(); n != 1 {
 		t.Errorf("jar fetched %d times in all, want 1", n)
 	}
 }
@@ -160,7 +160,7 @@ func TestConcurrentGoroutinesExtractOnce(t *testing.T) {
 			t.Errorf("goroutine %d: %+v, %v; goroutine 0: %+v", i, results[i], errs[i], results[0])
 		}
 	}
-	if hits := repo.jarHits.Load(); hits != 1 {
+	if hits := repo.JarHits(); hits != 1 {
 		t.Errorf("jar fetched %d times, want 1", hits)
 	}
 	if got := rec.count("outcome", "extracted"); got != 1 {
@@ -212,7 +212,7 @@ func TestConcurrentProcessesExtractOnce(t *testing.T) {
 		}
 		extractions += rep.Extracted
 	}
-	if hits := repo.jarHits.Load(); hits != 1 {
+	if hits := repo.JarHits(); hits != 1 {
 		t.Errorf("jar fetched %d times by %d processes, want 1", hits, n)
 	}
 	if extractions != 1 {

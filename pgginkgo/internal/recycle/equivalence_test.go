@@ -3,6 +3,7 @@ package recycle_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -17,6 +18,8 @@ type specWork struct {
 	fn   func(ctx context.Context, conn *pgx.Conn) error // for what SQL text cannot do
 	// noTrace: the spec leaves nothing to reset (all of it rolled back).
 	noTrace bool
+	// minServer is the oldest server_version_num with the SQL it runs.
+	minServer int
 }
 
 // equivalenceSpecs run one after another on the same database. Their order
@@ -70,9 +73,10 @@ var equivalenceSpecs = []specWork{
 		SET ROLE pgginkgo_app;
 		INSERT INTO users (email, name) VALUES ('eve@example.com', 'Eve');
 		UPDATE products SET title = 'Green tea' WHERE sku = 'tea';`},
-	{name: "upserts and merges", sql: `
+	{name: "upserts", sql: `
 		INSERT INTO products (sku, title, price) VALUES ('mug', 'Big mug', 1500)
-			ON CONFLICT (sku) DO UPDATE SET title = EXCLUDED.title;
+			ON CONFLICT (sku) DO UPDATE SET title = EXCLUDED.title;`},
+	{name: "merges", minServer: 150000, sql: `
 		MERGE INTO products p USING (VALUES ('cake', 350), ('pie', 420)) v (sku, price) ON p.sku = v.sku
 			WHEN MATCHED THEN UPDATE SET price = v.price
 			WHEN NOT MATCHED THEN INSERT (sku, title, price) VALUES (v.sku, 'Pie', v.price);`},
@@ -112,9 +116,6 @@ func testEquivalence(t *testing.T, opts recycle.Options, dedicated bool) {
 	fresh, used := clone(t, tpl), clone(t, tpl)
 	want := inspect(t, connect(t, fresh))
 	wantDump := pgDump(t, fresh)
-	if wantDump == "" {
-		t.Log("no pg_dump for this server version; comparing with Inspect only")
-	}
 	maint := connect(t, used) // the reset connection, never given to a spec
 	// Settings that change how values print must not change what a reset
 	// restores.
@@ -131,6 +132,9 @@ func testEquivalence(t *testing.T, opts recycle.Options, dedicated bool) {
 	for round := 1; round <= 2; round++ {
 		for _, s := range equivalenceSpecs {
 			t.Run(s.name, func(t *testing.T) {
+				if v := adminFor(t).ServerVersion(); v < s.minServer {
+					t.Skipf("needs server_version_num %d or newer; this server is %d", s.minServer, v)
+				}
 				runSpec(t, used, s)
 				if dirty := inspect(t, maint); dirty.Equal(want) != s.noTrace {
 					t.Fatalf("after the spec, equal to a fresh clone = %v; the spec does not do what it says", dirty.Equal(want))
@@ -160,13 +164,36 @@ func runSpec(t *testing.T, db string, s specWork) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
 	if s.fn != nil {
 		err = s.fn(ctx, conn)
 	} else {
 		_, err = conn.Exec(ctx, s.sql)
 	}
+	conn.Close(ctx)
 	if err != nil {
 		t.Fatalf("spec %q: %v", s.name, err)
+	}
+	waitForExit(t, conn.PgConn().PID())
+}
+
+// waitForExit waits until the backend with pid has gone. A backend drops
+// its temporary tables on its way out, after the client has closed the
+// connection, and reading the catalogs while it does so can fail with
+// "cache lookup failed for relation"; the reset waits for it the same way.
+func waitForExit(t *testing.T, pid uint32) {
+	t.Helper()
+	ctx := context.Background()
+	conn := connect(t, "postgres")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		var alive bool
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_stat_activity WHERE pid = $1)`, int32(pid)).Scan(&alive); err != nil {
+			t.Fatal(err)
+		}
+		if !alive {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backend %d is still there 10s after its client closed", pid)
+		}
 	}
 }

@@ -1,24 +1,26 @@
 package recycle_test
 
 import (
+	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/binaries"
 )
 
 // pgDump returns pg_dump's view of a database, schema and data, as a second
 // witness next to Inspect: pg_dump knows every object kind of its server
 // version. Rows inside each COPY block are sorted, because heap order is not
 // state. Our change log is left out, as in Inspect. It returns "" when no
-// pg_dump for the server's major version is installed.
+// pg_dump can read the server (binaries.ClientTool).
 func pgDump(t *testing.T, db string) string {
 	t.Helper()
-	major := adminFor(t).ServerVersion() / 10000
-	bin := fmt.Sprintf("/usr/lib/postgresql/%d/bin/pg_dump", major)
-	if _, err := os.Stat(bin); err != nil {
+	bin, err := binaries.ClientTool(context.Background(), srv.BinDir, "pg_dump", adminFor(t).ServerVersion()/10000)
+	if err != nil {
+		t.Logf("comparing with Inspect only: %v", err)
 		return ""
 	}
 	out, err := exec.Command(bin, "--no-sync", "--exclude-table-data=pgginkgo.*", "--dbname="+srv.URL(db)).Output()

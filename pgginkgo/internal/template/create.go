@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/binaries"
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/recycle"
 )
 
@@ -55,7 +56,11 @@ func (b Builder) migrate(ctx context.Context, t Template, database string) (recy
 	defer conn.Close(context.WithoutCancel(ctx))
 	for i, s := range t.Sources {
 		if err := s.Migrate(ctx, conn); err != nil {
-			return recycle.Summary{}, fmt.Errorf("template %q, source %d: %w\nfix the migration and run again; the half-built template was dropped", t.Name, i+1, err)
+			advice := "fix the migration and run again"
+			if _, ok := binaries.MissingExtension(err); ok {
+				advice = "the migration is fine, the binaries lack an extension"
+			}
+			return recycle.Summary{}, fmt.Errorf("template %q, source %d: %w\n%s; the half-built template was dropped", t.Name, i+1, err, advice)
 		}
 	}
 	sum, err := recycle.Install(ctx, conn)

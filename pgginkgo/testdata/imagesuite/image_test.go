@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -153,12 +152,12 @@ func appendLine(path, line string) {
 // dump writes the schema and every row of the spec's database, as pg_dump
 // sees them.
 func dump(ctx context.Context, path string) {
-	bin, err := pgginkgo.FindBinaries(ctx, pgginkgo.Offline())
+	pgDump, err := pgginkgo.Cluster().ClientTool(ctx, "pg_dump")
 	Expect(err).NotTo(HaveOccurred())
 	db := pgginkgo.DB(ctx)
 	var out []string
 	for _, mode := range []string{"--schema-only", "--data-only"} {
-		cmd := exec.CommandContext(ctx, filepath.Join(bin.BinDir, "pg_dump"), mode, "--no-owner", "--dbname", db.URL())
+		cmd := exec.CommandContext(ctx, pgDump, mode, "--no-owner", "--dbname", db.URL())
 		b, err := cmd.CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), string(b))
 		out = append(out, string(b))

@@ -23,8 +23,10 @@ const EnvDSN = "PGGINKGO_TEST_DSN"
 
 // Server is a running PostgreSQL server with a superuser.
 type Server struct {
-	url  func(db string) string
-	stop func() error
+	// BinDir holds the server's binaries; "" for PGGINKGO_TEST_DSN.
+	BinDir string
+	url    func(db string) string
+	stop   func() error
 }
 
 // Start starts a server with pgginkgo.Start, or uses PGGINKGO_TEST_DSN.
@@ -48,7 +50,7 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{url: handle.URL, stop: guard.Stop}, nil
+	return &Server{BinDir: handle.BinDir, url: handle.URL, stop: guard.Stop}, nil
 }
 
 // URL returns a connection URL for database db; it holds no password.
