@@ -77,7 +77,7 @@ as_nobody() {
 }
 endef
 
-.PHONY: test deps ginkgo-cli npm-pg test-matrix fmt vet staticcheck lint lint-bench lint-migrators test-migrators test-race test-race-core test-race-pkgs test-decorators fuzz \
+.PHONY: test deps ginkgo-cli npm-pg test-matrix test-npm fmt vet staticcheck lint lint-bench lint-migrators test-migrators test-race test-race-core test-race-pkgs test-decorators fuzz \
 	example example-procs2 example-nobody cross bench timings-reset
 
 test: timings-reset deps ginkgo-cli lint test-race test-decorators test-migrators fuzz example-procs2 example-nobody test-matrix cross
@@ -199,12 +199,20 @@ test-matrix: ginkgo-cli
 # packages beside it: its bad-input specs prove that a failed Start leaves no
 # cluster directory by listing the runtime directory all clusters of the
 # account share, where another package's clusters would come and go.
-test-race: test-race-core test-race-pkgs
+test-race: test-race-core test-race-pkgs test-npm
 
-test-race-core: ginkgo-cli npm-pg
+# The core's specs labelled npm unpack the npm builds, which the race
+# detector slows down severalfold; they start and stop one cluster at a
+# time, and test-npm runs them without it.
+test-race-core: ginkgo-cli
 	@$(call step,go test -race core)
+	$(GO) test -race -count=1 -timeout=2m ./envscope/...
+	$(GO) test -race -count=1 -timeout=8m ./pgginkgo/ -args -ginkgo.label-filter='!npm'
+
+test-npm: ginkgo-cli npm-pg
+	@$(call step,go test npm specs)
 	[ -z "$(NPM_PG_DIR)" ] || export PGGINKGO_TEST_NPM_PG="$(NPM_PG_DIR)"
-	$(GO) test -race -count=1 -timeout=8m ./envscope/... ./pgginkgo/
+	$(GO) test -count=1 -timeout=5m ./pgginkgo/ -args -ginkgo.label-filter=npm
 
 test-race-pkgs: ginkgo-cli npm-pg
 	@$(call step,go test -race others)

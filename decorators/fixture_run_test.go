@@ -46,11 +46,16 @@ func runFixture(ctx SpecContext, mode string, procs int, env ...string) *fixture
 type fixtureOptions struct {
 	besideSuite bool      // no --output-dir, so that the run writes beside the fixture
 	console     io.Writer // sees the console as it is written, besides fixtureRun.console
+	dir         string    // another fixture suite than fixtureDir
 }
 
 func runFixtureWith(ctx SpecContext, o fixtureOptions, mode string, procs int, env ...string) *fixtureRun {
 	GinkgoHelper()
 	r := &fixtureRun{mode: mode, out: GinkgoT().TempDir()}
+	dir := fixtureDir
+	if o.dir != "" {
+		dir = o.dir
+	}
 	reportPath := filepath.Join(r.out, "report.json")
 	args := []string{"--procs=" + strconv.Itoa(procs), "--no-color", "--timeout=2m"}
 	if o.besideSuite {
@@ -59,7 +64,7 @@ func runFixtureWith(ctx SpecContext, o fixtureOptions, mode string, procs int, e
 		// remove them, up to the fixture, while they are empty.
 		args = append(args, "--json-report="+reportPath)
 		defer func() {
-			for d := filepath.Join(fixtureDir, r.out); d != filepath.Clean(fixtureDir); d = filepath.Dir(d) {
+			for d := filepath.Join(dir, r.out); d != filepath.Clean(dir); d = filepath.Dir(d) {
 				if os.Remove(d) != nil {
 					break
 				}
@@ -69,7 +74,7 @@ func runFixtureWith(ctx SpecContext, o fixtureOptions, mode string, procs int, e
 		// The CLI merges the report into <output dir>/report.json.
 		args = append(args, "--output-dir="+r.out, "--json-report=report.json")
 	}
-	cmd := exec.CommandContext(ctx, fixtureCLI(), append(args, fixtureDir)...)
+	cmd := exec.CommandContext(ctx, fixtureCLI(), append(args, dir)...)
 	cmd.Env = append(fixtureEnv(), append([]string{"FIXTURE_MODE=" + mode, "FIXTURE_OUT=" + r.out}, env...)...)
 	// Its own process group, so that an interrupted spec takes the whole
 	// fixture run down with it.

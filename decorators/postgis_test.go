@@ -1,13 +1,8 @@
 package decorators_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -28,7 +23,7 @@ var _ = Describe("A PostGIS template", Serial, func() {
 	It("gives the spec after one that inserts a geometry the same database, recycled and clean",
 		decorators.FreshDatabase(decorators.Template("schema")), NodeTimeout(3*time.Minute), func(ctx SpecContext) {
 			needPostGIS(ctx)
-			run := runPostGISFixture(ctx)
+			run := runFixtureWith(ctx, fixtureOptions{dir: "./testdata/postgis"}, "postgis", 1)
 			Expect(run.exit).To(BeZero(), "the PostGIS fixture fails:\n%s", run.console)
 			Expect(run.clustersStarted()).To(HaveLen(1))
 
@@ -67,38 +62,4 @@ func needPostGIS(ctx SpecContext) {
 	}
 	Skip("PostGIS is not available to the server (binaries " + bin + "): apt-get install postgresql-<major>-postgis-3 to run this spec; " +
 		requirePostGISEnv + "=1 makes this a failure")
-}
-
-// runPostGISFixture runs testdata/postgis under the ginkgo CLI on one
-// process, and reads its JSON report.
-func runPostGISFixture(ctx SpecContext) *fixtureRun {
-	GinkgoHelper()
-	r := &fixtureRun{mode: "postgis", out: GinkgoT().TempDir()}
-	cmd := exec.CommandContext(ctx, fixtureCLI(), "--procs=1", "--no-color", "--timeout=2m",
-		"--output-dir="+r.out, "--json-report=report.json", "./testdata/postgis")
-	cmd.Env = fixtureEnv()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 10 * time.Second
-	var console bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &console, &console
-	err := cmd.Run()
-	r.console = console.String()
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exitErr):
-		r.exit = exitErr.ExitCode()
-	default:
-		Fail("running the PostGIS fixture: " + err.Error() + "\n" + r.console)
-	}
-	AddReportEntry("fixture postgis", r.console, ReportEntryVisibilityFailureOrVerbose)
-	data, err := os.ReadFile(filepath.Join(r.out, "report.json"))
-	Expect(err).NotTo(HaveOccurred(), "the fixture wrote no JSON report; its output:\n%s", r.console)
-	var reports []types.Report
-	Expect(json.Unmarshal(data, &reports)).To(Succeed())
-	Expect(reports).To(HaveLen(1), "one suite, one report")
-	r.report = reports[0]
-	r.expectNothingLeft()
-	return r
 }

@@ -55,7 +55,7 @@ the PostgreSQL 15 binaries in /usr/lib/postgresql/15/bin do not carry the extens
 
 	// Both of the server's ways of refusing: 13 and 14 report the missing
 	// control file (58P01), 15 and later an unavailable extension (0A000).
-	DescribeTable("says that downloaded binaries carry contrib only, and which BinariesPath to use",
+	DescribeTable("says that downloaded binaries carry contrib only, and which BinariesPath to use", Label(npmLabel),
 		func(ctx SpecContext, major int, sqlstate string) {
 			bin := npmTree(major)
 			// As make test-matrix runs the suites: PGGINKGO_BINARIES names the tree.
@@ -76,6 +76,11 @@ the PostgreSQL ` + major2 + ` binaries in ` + bin + ` do not carry the extension
 		Entry("PostgreSQL 18", 18, "0A000"),
 	)
 })
+
+// npmLabel marks the specs that unpack the npm PostgreSQL builds. Most of
+// their time goes into decompressing them, which the race detector slows
+// down severalfold, so make test runs them in a step without it.
+const npmLabel = "npm"
 
 // npmTree unpacks the matrix's release of major from $PGGINKGO_TEST_NPM_PG
 // into a directory the postgres account can read, and returns its bin

@@ -18,7 +18,7 @@ import (
 // PostgreSQL builds (make npm-pg fills it), which stand in for Maven Central.
 const npmPGEnv = "PGGINKGO_TEST_NPM_PG"
 
-var _ = Describe(`Version("16") with only PostgreSQL 15 installed`, func() {
+var _ = Describe(`Version("16") with only PostgreSQL 15 installed`, Label(npmLabel), func() {
 	// 16.9.0 is embedded-postgres's V16, what a bare "16" downloads.
 	release := npmpg.Download16
 	var noBinariesEnv *envscope.Scope

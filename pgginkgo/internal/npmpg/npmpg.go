@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -119,6 +120,10 @@ func Fetch(ctx context.Context, dir string, r Release) (string, error) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
+		var ue *url.Error // it repeats the URL
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return "", fmt.Errorf("fetching %s: %w", r.url(), err)
 	}
 	defer resp.Body.Close()
