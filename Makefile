@@ -195,7 +195,8 @@ test-matrix: ginkgo-cli
 	$(PGMATRIX) run -dir "$(NPM_PG_DIR)" -ginkgo "$(GINKGO)" -debian /usr/lib/postgresql/$(PG_MAJOR)
 
 # The unit and integration tests (real PostgreSQL) of envscope, the core and
-# the CLI (cmd/pgginkgo), under the race detector, in two steps. The core package runs without other
+# the CLI (cmd/pgginkgo), under the race detector but for test-npm, in three
+# steps. The core package runs without other
 # packages beside it: its bad-input specs prove that a failed Start leaves no
 # cluster directory by listing the runtime directory all clusters of the
 # account share, where another package's clusters would come and go.
