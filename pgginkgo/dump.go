@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -247,8 +246,7 @@ func dumpWithoutTracking(ctx context.Context, h *Handle, url, work string, dumpA
 //
 //	psql, err := pgginkgo.Cluster().ClientTool(ctx, "psql")
 func (h *Handle) ClientTool(ctx context.Context, name string) (string, error) {
-	major, _ := strconv.Atoi(strings.SplitN(h.Version, ".", 2)[0])
-	path, err := binaries.ClientTool(ctx, h.BinDir, name, major)
+	path, err := binaries.ClientTool(ctx, h.BinDir, name, binaries.Major(h.Version))
 	if err != nil {
 		return "", fmt.Errorf("pgginkgo: %w", err)
 	}

@@ -92,13 +92,8 @@ func npmTree(major int) string {
 		Skip("set " + npmPGEnv + " to the directory of the npm PostgreSQL tarballs to run this spec: make npm-pg, then " +
 			npmPGEnv + "=.cache/npm-pg (make test does this)")
 	}
-	var rel npmpg.Release
-	for _, r := range npmpg.Matrix {
-		if r.Major() == major {
-			rel = r
-		}
-	}
-	Expect(rel.Version).NotTo(BeEmpty(), "npmpg.Matrix has no release of %d", major)
+	rel, ok := npmpg.ForMajor(major)
+	Expect(ok).To(BeTrue(), "npmpg.Matrix has no release of %d", major)
 	tgz := filepath.Join(dir, rel.FileName())
 	Expect(npmpg.Verify(tgz, rel)).To(Succeed(), "the npm tarball in %s=%s; make npm-pg fetches it", npmPGEnv, dir)
 	root := filepath.Join(sharedCacheDir(), "pg")

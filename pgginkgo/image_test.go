@@ -419,8 +419,7 @@ func largestFile(dir string) string {
 func skipWithoutPgDump(ctx context.Context) {
 	bin, err := pgginkgo.FindBinaries(ctx, pgginkgo.Offline())
 	Expect(err).NotTo(HaveOccurred())
-	major, _ := strconv.Atoi(strings.SplitN(bin.Version, ".", 2)[0])
-	if _, err := binaries.ClientTool(ctx, bin.BinDir, "pg_dump", major); err != nil {
+	if _, err := binaries.ClientTool(ctx, bin.BinDir, "pg_dump", binaries.Major(bin.Version)); err != nil {
 		Skip(err.Error())
 	}
 }

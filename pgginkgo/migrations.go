@@ -9,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/binaries"
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/template"
 )
 
@@ -152,7 +151,8 @@ func buildTemplates(ctx context.Context, cfg *config, h *Handle, reuse bool, log
 			}
 			return pgx.ConnectConfig(ctx, cc)
 		},
-		Logf: func(format string, a ...any) { log.Debug(fmt.Sprintf(format, a...)) },
+		Logf:   func(format string, a ...any) { log.Debug(fmt.Sprintf(format, a...)) },
+		BinDir: h.BinDir,
 	}
 	h.Templates = map[string]string{}
 	h.DefaultTemplate = tmpls[0].Name
@@ -182,9 +182,6 @@ func buildTemplates(ctx context.Context, cfg *config, h *Handle, reuse bool, log
 		began := time.Now()
 		built, err := b.Build(ctx, t)
 		if err != nil {
-			// A CREATE EXTENSION the binaries cannot serve gets told what
-			// to install, which depends on where the binaries came from.
-			err = binaries.ExplainMissingExtension(err, h.BinDir, h.Version)
 			return nil, fmt.Errorf("pgginkgo: building template %q: %w", t.Name, err)
 		}
 		h.Templates[t.Name] = built.Database

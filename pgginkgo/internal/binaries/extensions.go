@@ -43,10 +43,7 @@ func ExplainMissingExtension(err error, binDir, serverVersion string) error {
 	if !ok {
 		return err
 	}
-	// "15.18", "18beta1": the major is the leading digits.
-	digits := len(serverVersion) - len(strings.TrimLeft(serverVersion, "0123456789"))
-	major, _ := strconv.Atoi(serverVersion[:digits])
-	return &MissingExtensionError{Extension: name, BinDir: binDir, Major: major, Err: err}
+	return &MissingExtensionError{Extension: name, BinDir: binDir, Major: Major(serverVersion), Err: err}
 }
 
 // The two ways a server says it has no control file for an extension.

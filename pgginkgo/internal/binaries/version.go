@@ -116,6 +116,14 @@ func (w want) accepts(v serverVersion) (bool, string) {
 	return true, ""
 }
 
+// Major is the major of a server version as the server reports it:
+// 15 for "15.18", 18 for "18beta1"; 0 when there is none.
+func Major(version string) int {
+	digits := len(version) - len(strings.TrimLeft(version, "0123456789"))
+	n, _ := strconv.Atoi(version[:digits])
+	return n
+}
+
 // serverVersion is what `postgres --version` reported.
 type serverVersion struct {
 	text  string // "15.18", "17beta1"

@@ -83,3 +83,11 @@ func TestServerVersionMatching(t *testing.T) {
 		t.Error("garbage --version output was accepted")
 	}
 }
+
+func TestMajorOfAServerVersion(t *testing.T) {
+	for v, want := range map[string]int{"15.18": 15, "18beta1": 18, "13": 13, "": 0, "devel": 0} {
+		if got := Major(v); got != want {
+			t.Errorf("Major(%q) = %d, want %d", v, got, want)
+		}
+	}
+}

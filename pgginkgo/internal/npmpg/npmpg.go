@@ -48,6 +48,16 @@ var (
 	Download16 = Release{"16.9.0-beta.15", "sha512-OInA/kTKe2HE+sHQ+pYrDCczURuj6D1VJwhYd8PnCmKmRSE6w65DVDSUTrZaR6Ap1Ec3xa5sVcefVhJDbQ0ImA=="}
 )
 
+// ForMajor is the release of Matrix for a PostgreSQL major.
+func ForMajor(major int) (Release, bool) {
+	for _, r := range Matrix {
+		if r.Major() == major {
+			return r, true
+		}
+	}
+	return Release{}, false
+}
+
 // Lookup finds a pinned release by its npm version.
 func Lookup(version string) (Release, bool) {
 	for _, r := range append(append([]Release{}, Matrix...), Download15, Download16) {

@@ -184,6 +184,12 @@ func TestReleaseNames(t *testing.T) {
 	if got, ok := Lookup("18.4.0-beta.17"); !ok || got.Major() != 18 {
 		t.Fatalf("Lookup = %+v, %v", got, ok)
 	}
+	if got, ok := ForMajor(13); !ok || got.Version != "13.23.0-beta.16" {
+		t.Fatalf("ForMajor(13) = %+v, %v", got, ok)
+	}
+	if _, ok := ForMajor(12); ok {
+		t.Fatal("ForMajor found a release of 12")
+	}
 	if _, ok := Lookup("19.0.0"); ok {
 		t.Fatal("Lookup found an unpinned version")
 	}

@@ -42,6 +42,10 @@ type Builder struct {
 	MaintenanceDB string                        // holds the build lock; default "postgres"
 	Prefix        string                        // starts every template name; default "pgginkgo"
 	Logf          func(format string, a ...any) // progress; default silent
+	// BinDir holds the server's binaries: a migration's CREATE EXTENSION
+	// that they cannot serve is told what to install, which depends on
+	// where they came from (binaries.ExplainMissingExtension).
+	BinDir string
 }
 
 // lockSpace is the first key of the two-key advisory lock, so our locks

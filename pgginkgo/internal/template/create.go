@@ -56,11 +56,11 @@ func (b Builder) migrate(ctx context.Context, t Template, database string) (recy
 	defer conn.Close(context.WithoutCancel(ctx))
 	for i, s := range t.Sources {
 		if err := s.Migrate(ctx, conn); err != nil {
-			advice := "fix the migration and run again"
 			if _, ok := binaries.MissingExtension(err); ok {
-				advice = "the migration is fine, the binaries lack an extension"
+				err = fmt.Errorf("template %q, source %d: %w\nthe migration is fine, the binaries lack an extension; the half-built template was dropped", t.Name, i+1, err)
+				return recycle.Summary{}, binaries.ExplainMissingExtension(err, b.BinDir, conn.PgConn().ParameterStatus("server_version"))
 			}
-			return recycle.Summary{}, fmt.Errorf("template %q, source %d: %w\n%s; the half-built template was dropped", t.Name, i+1, err, advice)
+			return recycle.Summary{}, fmt.Errorf("template %q, source %d: %w\nfix the migration and run again; the half-built template was dropped", t.Name, i+1, err)
 		}
 	}
 	sum, err := recycle.Install(ctx, conn)

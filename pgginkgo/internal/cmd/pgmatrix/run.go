@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/binaries"
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/npmpg"
 )
 
@@ -112,10 +113,7 @@ func runCmd(ctx context.Context, args []string) error {
 		var specs, skips int
 		var failure string
 		for _, s := range coreSet {
-			logFile := filepath.Join(*logs, strings.Fields(t.label)[0]+"-"+slug(s.name)+".log")
-			if strings.Contains(t.label, "Debian") {
-				logFile = strings.Replace(logFile, ".log", "-debian.log", 1)
-			}
+			logFile := filepath.Join(*logs, slug(t.label)+"-"+slug(s.name)+".log")
 			r := runStep(ctx, root, s, bins[s.pkg], t.dir, *ginkgo, logFile)
 			specs, skips = specs+r.passed, skips+r.skipped
 			if r.err != nil {
@@ -148,16 +146,11 @@ func prepare(ctx context.Context, dir, trees, majors, debian string) ([]target, 
 		if err != nil {
 			return nil, fmt.Errorf("-majors: %q is not a major version", m)
 		}
-		var rel *npmpg.Release
-		for i := range npmpg.Matrix {
-			if npmpg.Matrix[i].Major() == major {
-				rel = &npmpg.Matrix[i]
-			}
-		}
-		if rel == nil {
+		rel, ok := npmpg.ForMajor(major)
+		if !ok {
 			return nil, fmt.Errorf("-majors: no pinned npm release of PostgreSQL %d", major)
 		}
-		t, err := npmTarget(ctx, dir, trees, *rel)
+		t, err := npmTarget(ctx, dir, trees, rel)
 		if err != nil {
 			return nil, err
 		}
@@ -193,16 +186,14 @@ func npmTarget(ctx context.Context, dir, trees string, rel npmpg.Release) (targe
 	return t, nil
 }
 
+// debianTarget checks dir as pgginkgo itself will (binaries.Resolve) and
+// labels it with the version it found.
 func debianTarget(ctx context.Context, dir string) target {
-	out, err := exec.CommandContext(ctx, filepath.Join(dir, "bin", "postgres"), "--version").Output()
+	res, err := binaries.Resolve(ctx, binaries.Request{Explicit: dir, Version: "15", Offline: true})
 	if err != nil {
-		return target{label: "pg15 (Debian)", skipped: fmt.Sprintf("%s/bin/postgres: %v (apt-get install postgresql-15)", dir, err)}
+		return target{label: "pg15 (Debian)", skipped: err.Error() + " (apt-get install postgresql-15)"}
 	}
-	v := regexp.MustCompile(`\(PostgreSQL\) (\d+\.\d+)`).FindSubmatch(out)
-	if v == nil {
-		return target{label: "pg15 (Debian)", skipped: fmt.Sprintf("unexpected postgres --version: %q", out)}
-	}
-	return target{label: fmt.Sprintf("pg15 %s (Debian)", v[1]), dir: dir}
+	return target{label: fmt.Sprintf("pg15 %s (Debian)", res.Version), dir: dir}
 }
 
 // treesDir is where unpacked binaries go: beside the tarballs, unless this
