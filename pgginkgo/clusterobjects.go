@@ -94,7 +94,14 @@ func autoConfSettings(ctx context.Context) ([]clusterObject, error) {
 }
 
 func readClusterState(ctx context.Context) (clusterState, error) {
-	rows, err := procPools.admin.Query(ctx, clusterStateSQL)
+	q := clusterStateSQL
+	superuser := procPools.h == nil || !procPools.h.CloneOnly
+	if !superuser {
+		// pg_authid and pg_file_settings are a superuser's; roles are
+		// readable in pg_roles, and only a superuser can ALTER SYSTEM.
+		q = strings.Replace(q, "pg_catalog.pg_authid", "pg_catalog.pg_roles", 1)
+	}
+	rows, err := procPools.admin.Query(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +116,9 @@ func readClusterState(ctx context.Context) (clusterState, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
+	}
+	if !superuser {
+		return s, nil
 	}
 	settings, err := autoConfSettings(ctx)
 	if err != nil {

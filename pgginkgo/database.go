@@ -20,6 +20,7 @@ type Database struct {
 	name     string
 	template string
 	url      string
+	psql     string // the URL PsqlCommand prints (see Handle.psqlURL)
 	pool     *pgxpool.Pool
 	conns    *connTracker // the pool's acquired connections
 
@@ -58,8 +59,10 @@ func (d *Database) SQL() *sql.DB {
 }
 
 // PsqlCommand is a command line that opens psql on the database while the
-// cluster runs.
-func (d *Database) PsqlCommand() string { return fmt.Sprintf("psql '%s'", d.url) }
+// cluster runs. On an existing server it names no passfile: the run's goes
+// with the run, and a kept database outlives it, so psql asks for the
+// role's password the usual way (PGPASSWORD, ~/.pgpass or a prompt).
+func (d *Database) PsqlCommand() string { return fmt.Sprintf("psql '%s'", d.psql) }
 
 // String names the database and its template.
 func (d *Database) String() string {

@@ -36,8 +36,9 @@ func FailureDumps(n int) Option {
 }
 
 const (
-	// dumpTable, in the cluster's postgres database, numbers the run's
-	// failed specs across processes; its identity is what the cap counts.
+	// dumpTable, in the cluster's postgres database (see dumpCounter),
+	// numbers the run's failed specs across processes; its identity is what
+	// the cap counts.
 	dumpTable = "pgginkgo_failure_dumps"
 	// dumpWorkPrefix names a dump's work directory, beside the dumps, so
 	// that a dump appears under its name only once complete.
@@ -69,16 +70,20 @@ func prepareFailureDumps(log *slog.Logger) {
 // countDump numbers a failed spec across the run, creating the counter on
 // the run's first failure; two processes that create it at once both go on.
 func countDump(ctx context.Context, spec string) (int64, error) {
+	db, err := dumpCounter(ctx)
+	if err != nil {
+		return 0, err
+	}
 	var n int64
 	insert := func() error {
-		return procPools.admin.QueryRow(ctx, `INSERT INTO `+dumpTable+` (spec) VALUES ($1) RETURNING n`, spec).Scan(&n)
+		return db.QueryRow(ctx, `INSERT INTO `+dumpTable+` (spec) VALUES ($1) RETURNING n`, spec).Scan(&n)
 	}
-	err := insert()
+	err = insert()
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "42P01" { // undefined_table
 		return n, err
 	}
-	_, err = procPools.admin.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+dumpTable+` (
+	_, err = db.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+dumpTable+` (
 		n       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 		spec    text NOT NULL,
 		file    text,
@@ -146,7 +151,8 @@ func dumpFailed(ctx context.Context, db *Database) (path string) {
 		ginkgo.AddReportEntry(dumpEntry, fmt.Sprintf("database %s is dumped to\n  %s\nrestore it into an empty database with:\n  %s", db.name, path, restoreCommand(path)),
 			ginkgo.ReportEntryVisibilityFailureOrVerbose)
 	}
-	if _, uerr := procPools.admin.Exec(ctx, `UPDATE `+dumpTable+` SET file = NULLIF($2, ''), problem = NULLIF($3, '') WHERE n = $1`, n, file, note); uerr != nil {
+	counter, _ := dumpCounter(ctx) // opened by countDump
+	if _, uerr := counter.Exec(ctx, `UPDATE `+dumpTable+` SET file = NULLIF($2, ''), problem = NULLIF($3, '') WHERE n = $1`, n, file, note); uerr != nil {
 		procPools.log.Warn("recording a failure dump failed", "file", path, "error", uerr)
 	}
 	return file
@@ -283,6 +289,14 @@ func reportFailureDumps(ctx context.Context, conn *pgx.Conn, log *slog.Logger) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	if h := suiteState.handle; h != nil && h.External {
+		c, err := connect(ctx, h, runDatabaseName(h))
+		if err != nil {
+			return // no spec failed: the run's database was never created
+		}
+		defer c.Close(context.WithoutCancel(ctx))
+		conn = c
+	}
 	rows, err := conn.Query(ctx, `SELECT n, spec, coalesce(file, ''), coalesce(problem, '') FROM `+dumpTable+` ORDER BY n`)
 	if err != nil {
 		return
@@ -322,3 +336,38 @@ func reportFailureDumps(ctx context.Context, conn *pgx.Conn, log *slog.Logger) {
 	log.Info("failure dumps", "dumped", len(written), "failed", len(failed), "leftOut", len(left))
 	ginkgo.AddReportEntry("pgginkgo failure dumps", strings.TrimSuffix(b.String(), "\n"), ginkgo.ReportEntryVisibilityAlways)
 }
+
+// dumpCounter is where dumpTable lives: the maintenance database of a
+// cluster of our own. On an existing server that database is every run's,
+// and may not be writable, so the table goes in a database of the run's
+// own, created at its first failure and dropped with the run's others.
+func dumpCounter(ctx context.Context) (interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, error) {
+	procPools.mu.Lock()
+	defer procPools.mu.Unlock()
+	h := procPools.h
+	if !h.External {
+		return procPools.admin, nil
+	}
+	if procPools.runDB != nil {
+		return procPools.runDB, nil
+	}
+	name := runDatabaseName(h)
+	if err := procPools.adm.Create(ctx, name); err != nil {
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || (pgErr.Code != "42P04" && pgErr.Code != "23505") { // created by another process
+			return nil, err
+		}
+	}
+	pool, err := h.pool(context.WithoutCancel(ctx), name, 2)
+	if err != nil {
+		return nil, err
+	}
+	procPools.runDB = pool
+	return pool, nil
+}
+
+// runDatabaseName is the run's own database on an existing server.
+func runDatabaseName(h *Handle) string { return "pgg_" + h.RunID + "_run" }

@@ -12,8 +12,9 @@ import (
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/binaries"
 )
 
-// Guard owns a running cluster. It exists only in the process that started
-// the cluster; other processes get the Handle. Stop is idempotent.
+// Guard owns a running cluster, or a run on an existing server (Server).
+// It exists only in the process that started it; other processes get the
+// Handle. Stop is idempotent.
 type Guard struct {
 	handle *Handle
 	proc   *agent.Process
@@ -21,6 +22,7 @@ type Guard struct {
 	scope  *envscope.Scope
 	logger *slog.Logger
 	bin    binaries.Result
+	server *serverRun // on an existing server, in place of proc
 
 	once    sync.Once
 	stopErr error
@@ -60,7 +62,11 @@ func (g *Guard) Stop() error {
 	g.once.Do(func() {
 		began := time.Now()
 		var errs []error
-		if err := g.proc.Stop(time.Minute); err != nil {
+		if g.server != nil {
+			if err := g.server.stop(g.handle, g.logger); err != nil {
+				errs = append(errs, err)
+			}
+		} else if err := g.proc.Stop(time.Minute); err != nil {
 			errs = append(errs, fmt.Errorf("stopping the cluster: %w", err))
 		}
 		if g.scope != nil {
@@ -72,7 +78,11 @@ func (g *Guard) Stop() error {
 		if g.stopErr != nil {
 			g.stopErr = fmt.Errorf("pgginkgo: %w", g.stopErr)
 		}
-		g.logger.Info("cluster stopped", "cluster", g.handle.String(), "took", time.Since(began).String())
+		what := "cluster stopped"
+		if g.server != nil {
+			what = "run ended"
+		}
+		g.logger.Info(what, "cluster", g.handle.String(), "took", time.Since(began).String())
 	})
 	return g.stopErr
 }

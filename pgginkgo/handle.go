@@ -6,10 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
+	"strings"
 
+	"github.com/jackc/pgpassfile"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 )
@@ -43,8 +47,24 @@ type Handle struct {
 	// Image is the key of the migrated image the cluster holds, if any.
 	Image string `json:"image,omitempty"`
 	// Env is what every process exports: PGHOST, PGPORT, PGUSER,
-	// PGDATABASE, PGPASSFILE and PGSSLMODE.
+	// PGDATABASE, PGPASSFILE and PGSSLMODE (and, on an existing server,
+	// the PG* variable of every other connection parameter its URL gives).
 	Env map[string]string `json:"env"`
+
+	// External is true on an existing server (Server, PGGINKGO_SERVER_URL):
+	// pgginkgo started no cluster, and the run shares the server.
+	External bool `json:"external,omitempty"`
+	// RunID names this run on an existing server: every database the run
+	// creates starts with "pgg_<RunID>_". Empty for an embedded cluster.
+	RunID string `json:"runID,omitempty"`
+	// CloneOnly is true when the role cannot recycle databases (recycling
+	// needs event triggers, which need a superuser): each spec's database
+	// is dropped after it and a new clone takes its place.
+	CloneOnly bool `json:"cloneOnly,omitempty"`
+	// Params are the connection parameters URL adds besides the passfile:
+	// sslmode=disable on an embedded cluster, the server URL's own on an
+	// existing server.
+	Params map[string]string `json:"params,omitempty"`
 }
 
 // ErrHandleFormat reports a Handle encoded by a different pgginkgo version.
@@ -85,7 +105,11 @@ func DecodeHandle(data []byte) (*Handle, error) {
 
 // String identifies the cluster without revealing anything secret.
 func (h *Handle) String() string {
-	return fmt.Sprintf("pgginkgo cluster %s@%s:%d (PostgreSQL %s)", h.User, h.Host, h.Port, h.Version)
+	what := "pgginkgo cluster"
+	if h.External {
+		what = "existing server"
+	}
+	return fmt.Sprintf("%s %s@%s (PostgreSQL %s)", what, h.User, net.JoinHostPort(h.Host, strconv.Itoa(h.Port)), h.Version)
 }
 
 // URL returns a connection URL for database dbname ("" for the default
@@ -97,23 +121,67 @@ func (h *Handle) URL(dbname string) string {
 	}
 	q := url.Values{}
 	q.Set("sslmode", "disable")
+	for k, v := range h.Params {
+		q.Set(k, v)
+	}
 	q.Set("passfile", h.PassFile)
 	u := url.URL{
-		Scheme:   "postgres",
-		User:     url.User(h.User),
-		Host:     h.Host + ":" + strconv.Itoa(h.Port),
-		Path:     "/" + dbname,
-		RawQuery: q.Encode(),
+		Scheme: "postgres",
+		User:   url.User(h.User),
+		Host:   net.JoinHostPort(h.Host, strconv.Itoa(h.Port)),
+		Path:   "/" + dbname,
 	}
+	if strings.HasPrefix(h.Host, "/") { // a unix-socket directory
+		u.Host = ""
+		q.Set("host", h.Host)
+		q.Set("port", strconv.Itoa(h.Port))
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// passFileWins makes the passfile a URL names beat PGPASSWORD, which pgx,
+// like libpq, prefers otherwise: a PGPASSWORD left in the environment for
+// something else must not replace the run's password. EnvChanges unsets
+// it for the tools a spec runs, for the same reason.
+func passFileWins(c *pgconn.Config, rawURL string) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Query().Get("passfile") == "" {
+		return
+	}
+	pf, err := pgpassfile.ReadPassfile(u.Query().Get("passfile"))
+	if err != nil {
+		return
+	}
+	if pw := pf.FindPassword(c.Host, strconv.Itoa(int(c.Port)), c.Database, c.User); pw != "" {
+		c.Password = pw
+	}
+}
+
+// psqlURL is URL for the psql commands pgginkgo prints. On an existing
+// server it leaves the run's passfile out, since that goes with the run.
+func (h *Handle) psqlURL(dbname string) string {
+	if !h.External {
+		return h.URL(dbname)
+	}
+	u, err := url.Parse(h.URL(dbname))
+	if err != nil {
+		return h.URL(dbname)
+	}
+	q := u.Query()
+	q.Del("passfile")
+	u.RawQuery = q.Encode()
 	return u.String()
 }
 
 // ConnConfig returns a parsed pgx config for dbname.
 func (h *Handle) ConnConfig(dbname string) (*pgx.ConnConfig, error) {
-	cc, err := pgx.ParseConfig(h.URL(dbname))
+	u := h.URL(dbname)
+	cc, err := pgx.ParseConfig(u)
 	if err != nil {
 		return nil, fmt.Errorf("pgginkgo: connection config for %q: %w", dbname, err)
 	}
+	passFileWins(&cc.Config, u)
 	return cc, nil
 }
 
@@ -128,6 +196,7 @@ func (h *Handle) pool(ctx context.Context, dbname string, maxConns int32) (*pgxp
 	if err != nil {
 		return nil, fmt.Errorf("pgginkgo: pool config for %q: %w", dbname, err)
 	}
+	passFileWins(&pc.ConnConfig.Config, h.URL(dbname))
 	if maxConns > 0 {
 		pc.MaxConns = maxConns
 	}

@@ -22,7 +22,7 @@ import (
 // finds it from its Handle.
 func serverGone() error {
 	h := suiteState.handle
-	if h == nil || h.PassFile == "" {
+	if h == nil || h.PassFile == "" || h.External {
 		return nil
 	}
 	if err := agent.CheckCluster(filepath.Dir(h.PassFile)); err != nil {

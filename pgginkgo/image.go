@@ -133,7 +133,7 @@ func readyDatabaseName(tmpl string, i int) string {
 // from one) and, when this run built them, store the image.
 func (g *Guard) installTemplates(ctx context.Context, cfg *config, h *Handle, log *slog.Logger) error {
 	built, err := buildTemplates(ctx, cfg, h, g.ready.Image == agent.ImageHit, log)
-	if err != nil {
+	if err != nil || g.server != nil { // an existing server keeps its templates: no image
 		return err
 	}
 	return g.finishImage(ctx, cfg, h, built, log)

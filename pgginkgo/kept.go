@@ -18,9 +18,13 @@ func reportKept(ctx context.Context, conn *pgx.Conn, h *Handle) {
 	if conn == nil {
 		return
 	}
+	pattern := "%"
+	if h.RunID != "" { // an existing server: this run's own, not every run's
+		pattern = runPattern(h.RunID)
+	}
 	rows, err := conn.Query(ctx, `SELECT d.datname, pg_catalog.shobj_description(d.oid, 'pg_database')
 		FROM pg_catalog.pg_database d
-		WHERE pg_catalog.shobj_description(d.oid, 'pg_database') LIKE 'pgginkgo kept%' ORDER BY 1`)
+		WHERE pg_catalog.shobj_description(d.oid, 'pg_database') LIKE 'pgginkgo kept%' AND d.datname LIKE $1 ORDER BY 1`, pattern)
 	if err != nil {
 		return
 	}
@@ -28,13 +32,18 @@ func reportKept(ctx context.Context, conn *pgx.Conn, h *Handle) {
 	for rows.Next() {
 		var name, comment string
 		if rows.Scan(&name, &comment) == nil {
-			lines = append(lines, fmt.Sprintf("%s — %s\n    psql '%s'", name, strings.TrimPrefix(comment, "pgginkgo kept "), h.URL(name)))
+			lines = append(lines, fmt.Sprintf("%s — %s\n    psql '%s'", name, strings.TrimPrefix(comment, "pgginkgo kept "), h.psqlURL(name)))
 		}
 	}
 	if len(lines) == 0 {
 		return
 	}
 	msg := fmt.Sprintf("%d database(s) kept:\n%s", len(lines), strings.Join(lines, "\n"))
+	if h.External {
+		// They outlive the run: a sweep drops them after ServerRetention.
+		ginkgo.AddReportEntry("pgginkgo kept databases", msg+"\nThey stay on the server after the run; a run or `pgginkgo gc --server` drops them once older than the retention (24 h by default).", ginkgo.ReportEntryVisibilityAlways)
+		return
+	}
 	ginkgo.AddReportEntry("pgginkgo kept databases", msg, ginkgo.ReportEntryVisibilityAlways)
 	if d, err := time.ParseDuration(os.Getenv("PGGINKGO_HOLD")); err == nil && d > 0 {
 		// To stderr, from SynchronizedAfterSuite's process-1 body: under

@@ -153,6 +153,12 @@ func buildTemplates(ctx context.Context, cfg *config, h *Handle, reuse bool, log
 		},
 		Logf:   func(format string, a ...any) { log.Debug(fmt.Sprintf(format, a...)) },
 		BinDir: h.BinDir,
+		// On an existing server the build lock lives in the URL's
+		// database, templates are stamped when used (for the sweep), and
+		// a role that cannot recycle gets templates without tracking.
+		MaintenanceDB: h.Database,
+		Stamp:         h.External,
+		NoTracking:    h.CloneOnly,
 	}
 	h.Templates = map[string]string{}
 	h.DefaultTemplate = tmpls[0].Name

@@ -59,6 +59,11 @@ type config struct {
 	imageReady  int          // ready databases of the default template to keep in the image; 0: no image
 	// fingerprints of every template's sources, read once by checkTemplates
 	fingerprints [][]string
+
+	// an existing server (Server, PGGINKGO_SERVER_URL)
+	serverURL   string
+	keptTTL     time.Duration // ServerRetention; defaultConfig sets both
+	templateTTL time.Duration
 }
 
 // DefaultSettings are the server settings a test cluster starts with. They
@@ -108,6 +113,8 @@ func defaultConfig() *config {
 		keepPolicy:   KeepOnFailure,
 		leakPolicy:   FailOnLeak,
 		failureDumps: 20, // enough to see a pattern, few enough not to fill a disk
+		keptTTL:      24 * time.Hour,
+		templateTTL:  7 * 24 * time.Hour,
 	}
 }
 

@@ -73,6 +73,7 @@ func newDatabasePool(ctx context.Context, url string) (*pgxpool.Pool, *connTrack
 	if err != nil {
 		return nil, nil, err
 	}
+	passFileWins(&pc.ConnConfig.Config, url)
 	t := newConnTracker()
 	pc.ConnConfig.Tracer = t
 	pc.MaxConns = specPoolConns

@@ -25,6 +25,7 @@ var procPools struct {
 	log     *slog.Logger
 	admin   *pgxpool.Pool
 	adm     *template.Admin
+	runDB   *pgxpool.Pool // on an existing server, the run's own database (see dumpCounter)
 	pools   map[string]*prefetch
 	stats   statsRec
 	seq     int
@@ -33,7 +34,7 @@ var procPools struct {
 }
 
 func startProcessPools(ctx context.Context, cfg *config, h *Handle, log *slog.Logger) error {
-	admin, err := h.pool(context.WithoutCancel(ctx), "postgres", adminConns)
+	admin, err := h.pool(context.WithoutCancel(ctx), h.Database, adminConns)
 	if err != nil {
 		return err
 	}
@@ -74,6 +75,10 @@ func stopProcessPools(ctx context.Context) {
 	procPools.pools = nil
 	admin := procPools.admin
 	procPools.admin = nil
+	if procPools.runDB != nil {
+		procPools.runDB.Close()
+		procPools.runDB = nil
+	}
 	procPools.mu.Unlock()
 	for _, p := range pools {
 		p.stop()
@@ -197,6 +202,9 @@ func nextDatabaseName(tmpl string) string {
 	short := tmpl
 	if len(short) > 24 {
 		short = short[:24]
+	}
+	if id := procPools.h.RunID; id != "" { // an existing server: the run's name first
+		return fmt.Sprintf("pgg_%s_%s_p%d_%d", id, sanitize(short[:min(len(short), 12)]), procPools.process, n)
 	}
 	return fmt.Sprintf("pgg_%s_p%d_%d", sanitize(short), procPools.process, n)
 }

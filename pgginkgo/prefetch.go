@@ -271,7 +271,7 @@ func (p *prefetch) connect(name string) (*Database, error) {
 		_ = p.admin.Drop(ctx, name)
 		return nil, fmt.Errorf("pgginkgo: connecting to new database %s: %w", name, err)
 	}
-	return &Database{name: name, template: p.name, url: url, pool: pool, conns: conns}, nil
+	return &Database{name: name, template: p.name, url: url, psql: p.h.psqlURL(name), pool: pool, conns: conns}, nil
 }
 
 // connectTimeout bounds a new connection; cleanupTimeout bounds every

@@ -16,7 +16,11 @@ func (p *prefetch) recycle(db *Database) {
 	began := time.Now()
 	db.closeSQL()
 	ctx, cancel := context.WithTimeout(p.ctx, cleanupTimeout)
-	rep, err := p.reset(ctx, db)
+	rep := recycle.Report{Outcome: recycle.Replace, Cause: causeCloneMode, Reason: "the role cannot recycle"}
+	var err error
+	if !p.h.CloneOnly {
+		rep, err = p.reset(ctx, db)
+	}
 	cancel()
 	if err == nil && rep.Outcome == recycle.Recycled {
 		p.stats.add(&p.stats.s.Recycles, time.Since(began))
@@ -47,6 +51,10 @@ func (p *prefetch) recycle(db *Database) {
 		p.stats.add(&p.stats.s.Replaces, time.Since(began))
 	}
 }
+
+// causeCloneMode is why every database is replaced on an existing server
+// where the role is not a superuser (see Handle.CloneOnly).
+const causeCloneMode recycle.Cause = "clone_mode"
 
 // reset keeps one of the spec's connections, clears its session state, and
 // closes the others, so that the next spec finds a connected pool whose

@@ -236,7 +236,8 @@ func keep(b *binding) {
 		// is kept when the next container binds, so it noted its spec.
 		spec = ginkgo.CurrentSpecReport().FullText()
 	}
-	comment := fmt.Sprintf("pgginkgo kept (%s): %s", why, spec)
+	// The time lets a sweep of an existing server drop it after a TTL.
+	comment := fmt.Sprintf("pgginkgo kept (%s; %s): %s", why, time.Now().UTC().Format(time.RFC3339), spec)
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	_, err := procPools.admin.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS %s",

@@ -26,6 +26,11 @@ import (
 //
 // Inside a Ginkgo suite, use Suite instead: it calls Start on process 1 and
 // hands the Handle to the others.
+//
+// With Server, Start starts nothing: it checks the existing server, takes
+// the run's lease and sweeps what killed runs left; Guard.Stop then drops
+// the run's databases. Start reads only the option, never
+// PGGINKGO_SERVER_URL, which is for suites.
 func Start(ctx context.Context, opts ...Option) (*Guard, *Handle, error) {
 	cfg := newConfig(opts)
 	if cfg.logger == nil {
@@ -58,6 +63,9 @@ func (g *Guard) exportEnv(ctx context.Context, cfg *config) error {
 // start is Start on an already built config, which Suite shares with its
 // other steps.
 func start(ctx context.Context, cfg *config) (*Guard, *Handle, error) {
+	if cfg.serverURL != "" {
+		return startServer(ctx, cfg)
+	}
 	began := time.Now()
 	log := cfg.logger.With("component", "pgginkgo")
 	if err := cfg.validate(); err != nil {
@@ -193,11 +201,15 @@ func start(ctx context.Context, cfg *config) (*Guard, *Handle, error) {
 	return g, h, nil
 }
 
-// EnvChanges returns the envscope changes that point PG* clients at h.
+// EnvChanges returns the envscope changes that point PG* clients at h. They
+// unset PGPASSWORD, which libpq would prefer to the passfile.
 func EnvChanges(h *Handle) []envscope.Change {
-	out := make([]envscope.Change, 0, len(h.Env))
+	out := make([]envscope.Change, 0, len(h.Env)+1)
 	for _, k := range slices.Sorted(maps.Keys(h.Env)) {
 		out = append(out, envscope.Set(k, h.Env[k]))
+	}
+	if _, set := h.Env["PGPASSWORD"]; !set {
+		out = append(out, envscope.Unset("PGPASSWORD"))
 	}
 	return out
 }

@@ -51,8 +51,13 @@ func Suite(opts ...Option) bool {
 		// Sized before the server starts: max_connections cannot change
 		// without a restart.
 		cfg.procs = max(1, suiteCfg.ParallelTotal)
-		if err := cfg.budget(log); err != nil {
-			ginkgo.Fail(err.Error())
+		if cfg.serverURL == "" {
+			cfg.serverURL = os.Getenv(EnvServerURL)
+		}
+		if cfg.serverURL == "" { // an existing server's limit is checked on it
+			if err := cfg.budget(log); err != nil {
+				ginkgo.Fail(err.Error())
+			}
 		}
 		cfg.watchPID = ginkgoCLIPID(suiteCfg)
 		g, h, err := start(ctx, cfg)
@@ -71,7 +76,7 @@ func Suite(opts ...Option) bool {
 		}
 		// An image's sizes were known before the start (see start); a run
 		// that built its templates measures them now.
-		if g.ready.Image != agent.ImageHit {
+		if g.server == nil && g.ready.Image != agent.ImageHit {
 			if err := cfg.checkSpace(ctx, h, g.Dir(), log); err != nil {
 				ginkgo.Fail(err.Error())
 			}
@@ -135,7 +140,7 @@ func Suite(opts ...Option) bool {
 		}
 		// One connection for both reports; none when the server is gone.
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		conn, err := connect(cctx, g.Handle(), "postgres")
+		conn, err := connect(cctx, g.Handle(), g.Handle().Database)
 		cancel()
 		if err == nil {
 			reportFailureDumps(ctx, conn, log)

@@ -76,6 +76,17 @@ func cloneHint(err error) string {
 	return ""
 }
 
+// Create creates an empty database name, from template0.
+func (a *Admin) Create(ctx context.Context, name string) error {
+	if err := ValidateDatabaseName(name); err != nil {
+		return err
+	}
+	if _, err := a.db.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE template0", quote(name))); err != nil {
+		return fmt.Errorf("creating database %q: %w", name, err)
+	}
+	return nil
+}
+
 // Drop removes database name, ending its sessions first (WITH (FORCE)), and
 // does nothing when it does not exist.
 func (a *Admin) Drop(ctx context.Context, name string) error {

@@ -46,6 +46,15 @@ type Builder struct {
 	// that they cannot serve is told what to install, which depends on
 	// where they came from (binaries.ExplainMissingExtension).
 	BinDir string
+	// NoTracking builds templates without change tracking, for a role that
+	// cannot create event triggers: their clones cannot be recycled, only
+	// replaced. Such templates hash differently, so a superuser's run never
+	// takes one for a template it can recycle.
+	NoTracking bool
+	// Stamp records in the template's comment when it was last used (at
+	// build, and by Touch), for servers where templates outlive runs and
+	// the unused ones are collected (see SweepTemplates).
+	Stamp bool
 }
 
 // lockSpace is the first key of the two-key advisory lock, so our locks
@@ -90,11 +99,11 @@ func (b Builder) Build(ctx context.Context, t Template) (Built, error) {
 	if err != nil {
 		return Built{}, fmt.Errorf("template %q: %w", t.Name, err)
 	}
-	sum := sha256.Sum256([]byte(hashInput(t.Name, fps, admin.version)))
+	sum := sha256.Sum256([]byte(b.hashInput(t.Name, fps, admin.version)))
 	built := Built{Name: t.Name, Hash: hex.EncodeToString(sum[:])}
 	built.Database = templateDatabaseName(b.prefix(), t.Name, built.Hash)
 
-	key := int32(binary.BigEndian.Uint32(sum[:4]))
+	key := lockKey(sum[:])
 	if _, err := conn.Exec(ctx, `SELECT pg_catalog.pg_advisory_lock($1, $2)`, int32(lockSpace), key); err != nil {
 		return Built{}, fmt.Errorf("template %q: waiting for the build lock: %w", t.Name, err)
 	}
@@ -102,7 +111,7 @@ func (b Builder) Build(ctx context.Context, t Template) (Built, error) {
 		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_catalog.pg_advisory_unlock($1, $2)`, int32(lockSpace), key)
 	}()
 
-	marker := "pgginkgo template " + built.Hash + " complete"
+	marker := completeMarker(built.Hash)
 	complete, exists, err := templateState(ctx, conn, built.Database, marker)
 	switch {
 	case err != nil:
@@ -110,6 +119,11 @@ func (b Builder) Build(ctx context.Context, t Template) (Built, error) {
 	case complete:
 		built.Reused = true
 		b.logf("pgginkgo: reusing template %q (%s)", t.Name, built.Database)
+		if b.Stamp { // under the build lock, which a sweep takes too
+			if err := b.touch(ctx, conn, built, touchEvery); err != nil {
+				b.logf("pgginkgo: %v", err)
+			}
+		}
 		return built, nil
 	case exists:
 		b.logf("pgginkgo: dropping incomplete template %s left by an interrupted build", built.Database)
@@ -156,14 +170,26 @@ func (b Builder) logf(format string, a ...any) {
 	}
 }
 
-func hashInput(name string, fingerprints []string, serverVersion int) string {
+func (b Builder) hashInput(name string, fingerprints []string, serverVersion int) string {
 	var h strings.Builder
 	fmt.Fprintf(&h, "%s\nrecycle %s\nserver %d\nname %s\n", HashVersion, recycle.Version, serverVersion, name)
+	if b.NoTracking {
+		h.WriteString("tracking off\n")
+	}
 	for i, fp := range fingerprints {
 		fmt.Fprintf(&h, "source %d %s\n", i, fp)
 	}
 	return h.String()
 }
+
+// lockKey is the second key of a template's build lock: the first four
+// bytes of its hash, which its database name carries too (see
+// templateDatabaseName), so SweepTemplates can take the same lock.
+func lockKey(hash []byte) int32 { return int32(binary.BigEndian.Uint32(hash[:4])) }
+
+// completeMarker starts the comment written as the last build step; Stamp
+// appends "; used <time>" to it.
+func completeMarker(hash string) string { return "pgginkgo template " + hash + " complete" }
 
 // templateState: a template is complete only when the comment written as
 // the last build step carries this exact hash.
@@ -179,7 +205,8 @@ func templateState(ctx context.Context, conn *pgx.Conn, database, marker string)
 	if err != nil {
 		return false, false, fmt.Errorf("looking for template database %s: %w", database, err)
 	}
-	return isTemplate && !allowConn && comment == marker, true, nil
+	done := comment == marker || strings.HasPrefix(comment, marker+usedSep)
+	return isTemplate && !allowConn && done, true, nil
 }
 
 // Lookup finds complete templates for ts on one connection, without
@@ -208,10 +235,10 @@ func (b Builder) Lookup(ctx context.Context, conn *pgx.Conn, ts []Template, know
 				}
 			}
 		}
-		sum := sha256.Sum256([]byte(hashInput(t.Name, fps, admin.version)))
+		sum := sha256.Sum256([]byte(b.hashInput(t.Name, fps, admin.version)))
 		one := Built{Name: t.Name, Hash: hex.EncodeToString(sum[:]), Reused: true}
 		one.Database = templateDatabaseName(b.prefix(), t.Name, one.Hash)
-		complete, _, err := templateState(ctx, conn, one.Database, "pgginkgo template "+one.Hash+" complete")
+		complete, _, err := templateState(ctx, conn, one.Database, completeMarker(one.Hash))
 		if err != nil || !complete {
 			return nil, false, err
 		}

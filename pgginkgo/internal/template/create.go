@@ -40,6 +40,9 @@ func (b Builder) create(ctx context.Context, admin *Admin, conn *pgx.Conn, t Tem
 	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s WITH IS_TEMPLATE true ALLOW_CONNECTIONS false", quote(database))); err != nil {
 		return sum, fmt.Errorf("template %q: marking %s as a template: %w", t.Name, database, err)
 	}
+	if b.Stamp {
+		marker = stamped(marker, time.Now())
+	}
 	if _, err := conn.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS %s", quote(database), quoteLiteral(marker))); err != nil {
 		return sum, fmt.Errorf("template %q: marking %s complete: %w", t.Name, database, err)
 	}
@@ -63,9 +66,11 @@ func (b Builder) migrate(ctx context.Context, t Template, database string) (recy
 			return recycle.Summary{}, fmt.Errorf("template %q, source %d: %w\nfix the migration and run again; the half-built template was dropped", t.Name, i+1, err)
 		}
 	}
-	sum, err := recycle.Install(ctx, conn)
-	if err != nil {
-		return sum, fmt.Errorf("template %q: %w", t.Name, err)
+	var sum recycle.Summary
+	if !b.NoTracking {
+		if sum, err = recycle.Install(ctx, conn); err != nil {
+			return sum, fmt.Errorf("template %q: %w", t.Name, err)
+		}
 	}
 	// Frozen, hinted and analyzed once here, instead of in every clone on
 	// first read.

@@ -1,0 +1,113 @@
+package extserver_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/extserver"
+)
+
+func TestStartFake(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	addr, stop, err := extserver.StartFake("12.22")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol} {
+		t.Run(mode.String(), func(t *testing.T) {
+			// sslmode=prefer: the fake declines SSL and pgx falls back to plain TCP.
+			cfg, err := pgx.ParseConfig(fmt.Sprintf("postgres://anyone:anything@%s/postgres?sslmode=prefer", addr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.DefaultQueryExecMode = mode
+			conn, err := pgx.ConnectConfig(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = conn.Close(ctx) }()
+
+			if got := conn.PgConn().ParameterStatus("server_version"); got != "12.22" {
+				t.Fatalf("server_version = %q; want 12.22", got)
+			}
+			if got := conn.PgConn().ParameterStatus("server_version_num"); got != "120022" {
+				t.Fatalf("server_version_num = %q; want 120022", got)
+			}
+			var text string
+			if err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')").Scan(&text); err != nil {
+				t.Fatal(err)
+			}
+			if text != "120022" {
+				t.Fatalf("current_setting('server_version_num') = %q; want 120022", text)
+			}
+
+			_, err = conn.Exec(ctx, "SELECT 1")
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) || pgErr.Code != "0A000" || pgErr.Message != "fake server: unsupported query" {
+				t.Fatalf("SELECT 1: err = %v; want SQLSTATE 0A000 fake server: unsupported query", err)
+			}
+
+			// The connection survives the error, as with a real server.
+			var num int
+			if err := conn.QueryRow(ctx, "select current_setting('server_version_num')::int").Scan(&num); err != nil {
+				t.Fatal(err)
+			}
+			if num != 120022 {
+				t.Fatalf("current_setting('server_version_num')::int = %d; want 120022", num)
+			}
+		})
+	}
+
+	t.Run("stop", func(t *testing.T) {
+		conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://u@%s/postgres?sslmode=disable", addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = conn.Close(ctx) }()
+		stop()
+		stop()
+		if err := conn.Ping(ctx); err == nil {
+			t.Fatal("an open connection still answers after stop")
+		}
+		short, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(short, fmt.Sprintf("postgres://u@%s/postgres?sslmode=disable", addr)); err == nil {
+			_ = c.Close(ctx)
+			t.Fatal("connected after stop")
+		}
+	})
+}
+
+func TestStartFakeBadVersion(t *testing.T) {
+	for _, v := range []string{"12", "banana", "9.6", "12.22.1", ""} {
+		_, _, err := extserver.StartFake(v)
+		want := fmt.Sprintf(`extserver: fake server version %q: want major.minor such as "12.22", or major.minor.patch below 10 such as "9.6.24"`, v)
+		if err == nil || err.Error() != want {
+			t.Errorf("StartFake(%q): err = %v; want %s", v, err, want)
+		}
+	}
+	for v, want := range map[string]string{"9.6.24": "90624", "10.23": "100023"} {
+		addr, stop, err := extserver.StartFake(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := pgconn.Connect(context.Background(), fmt.Sprintf("postgres://u@%s/postgres?sslmode=disable", addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := conn.ParameterStatus("server_version_num"); got != want {
+			t.Errorf("StartFake(%q): server_version_num = %q; want %s", v, got, want)
+		}
+		_ = conn.Close(context.Background())
+		stop()
+	}
+}
