@@ -23,29 +23,7 @@ const suiteRuns = 8
 
 var _ = Describe("suites started at the same instant", Serial, func() {
 	It("all pass, each on a cluster of its own", func(ctx SpecContext) {
-		work := GinkgoT().TempDir()
-		bin := filepath.Join(work, "ex.test")
-		// Tests run in pgginkgo/; the example's package path is relative
-		// to the module root. One build serves all runs.
-		build := exec.CommandContext(ctx, "go", "test", "-c", "-o", bin, "./examples/suite_test")
-		build.Dir = ".."
-		out, err := build.CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), "building the example suite:\n%s", out)
-
-		// ginkgo runs a precompiled suite in the binary's directory, so
-		// each run gets a directory with the binary and the SQL files the
-		// example reads by relative path.
-		cli := ginkgoCLI() // once, here: it is not safe for concurrent use
-		runs := make([]*exampleRun, suiteRuns)
-		for i := range runs {
-			dir := filepath.Join(work, fmt.Sprintf("run%d", i))
-			Expect(os.MkdirAll(dir, 0o755)).To(Succeed())
-			for _, sub := range []string{"migrations", "seed"} {
-				Expect(os.CopyFS(filepath.Join(dir, sub), os.DirFS(filepath.Join("..", "examples", "suite_test", sub)))).To(Succeed())
-			}
-			Expect(os.Link(bin, filepath.Join(dir, "ex.test"))).To(Succeed())
-			runs[i] = &exampleRun{dir: dir, cli: cli}
-		}
+		runs := exampleRuns(ctx, suiteRuns)
 
 		// Start every run at once, as a CI machine running several
 		// packages or jobs would.
@@ -78,11 +56,41 @@ var _ = Describe("suites started at the same instant", Serial, func() {
 	}, SpecTimeout(5*time.Minute))
 })
 
+// exampleRuns builds the example suite once and prepares n runs of it.
+// ginkgo runs a precompiled suite in the binary's directory, so each run
+// gets a directory with the binary and the SQL files the example reads by
+// relative path.
+func exampleRuns(ctx SpecContext, n int) []*exampleRun {
+	GinkgoHelper()
+	work := GinkgoT().TempDir()
+	bin := filepath.Join(work, "ex.test")
+	// Tests run in pgginkgo/; the example's package path is relative to
+	// the module root.
+	build := exec.CommandContext(ctx, "go", "test", "-c", "-o", bin, "./examples/suite_test")
+	build.Dir = ".."
+	out, err := build.CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), "building the example suite:\n%s", out)
+	cli := ginkgoCLI() // once, here: it is not safe for concurrent use
+	runs := make([]*exampleRun, n)
+	for i := range runs {
+		dir := filepath.Join(work, fmt.Sprintf("run%d", i))
+		Expect(os.MkdirAll(dir, 0o755)).To(Succeed())
+		for _, sub := range []string{"migrations", "seed"} {
+			Expect(os.CopyFS(filepath.Join(dir, sub), os.DirFS(filepath.Join("..", "examples", "suite_test", sub)))).To(Succeed())
+		}
+		Expect(os.Link(bin, filepath.Join(dir, "ex.test"))).To(Succeed())
+		runs[i] = &exampleRun{dir: dir, cli: cli}
+	}
+	return runs
+}
+
 // exampleRun is one ginkgo --procs=2 run of the example suite.
 type exampleRun struct {
 	dir        string
 	cli        string
+	env        []string // added to the run's environment
 	err        error
+	logs       string // every node's GinkgoWriter output, from the JSON report
 	output     string
 	port       int
 	clusterDir string
@@ -103,7 +111,7 @@ func (r *exampleRun) run(ctx SpecContext) {
 	cmd.Dir = r.dir
 	// The core logs each step at info level into GinkgoWriter, which the
 	// JSON report keeps for every node, passed or not.
-	cmd.Env = append(os.Environ(), "PGGINKGO_LOG_LEVEL=info")
+	cmd.Env = append(append(os.Environ(), "PGGINKGO_LOG_LEVEL=info"), r.env...)
 	out, err := cmd.CombinedOutput()
 	r.output, r.err = string(out), err
 	if err != nil {
@@ -124,6 +132,7 @@ func (r *exampleRun) run(ctx SpecContext) {
 			if spec.LeafNodeType == types.NodeTypeIt && spec.State == types.SpecStatePassed {
 				r.passed++
 			}
+			r.logs += spec.CapturedGinkgoWriterOutput
 			line := clusterStarted.FindString(spec.CapturedGinkgoWriterOutput)
 			if m := logPort.FindStringSubmatch(line); m != nil {
 				r.port, _ = strconv.Atoi(m[1])

@@ -50,7 +50,7 @@ type target struct {
 	conn     *pgx.ConnConfig
 	shown    string            // the URL without its password, for messages
 	params   map[string]string // the URL's parameters besides the password
-	password string            // where the password came from, for messages
+	password string            // where the password came from, for messages: "from the URL"
 }
 
 // libpqEnv maps URL parameters to the variables psql and other libpq
@@ -70,12 +70,12 @@ func parseTarget(raw string) (*target, error) {
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return nil, fmt.Errorf("pgginkgo: the server URL is not a postgres:// URL; write it as postgres://user@host:port/database?sslmode=require")
 	}
-	t := &target{params: map[string]string{}, password: "none given"}
+	t := &target{params: map[string]string{}, password: "none was given"}
 	if _, ok := u.User.Password(); ok {
-		t.password = "the URL"
+		t.password = "from the URL"
 		u.User = url.User(u.User.Username())
 	} else if os.Getenv("PGPASSWORD") != "" {
-		t.password = "PGPASSWORD"
+		t.password = "from PGPASSWORD"
 	}
 	q := u.Query()
 	q.Del("password")
@@ -94,8 +94,8 @@ func parseTarget(raw string) (*target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgginkgo: parsing the server URL %s: %v", t.shown, redactErr(err, raw))
 	}
-	if t.password == "none given" && cc.Password != "" {
-		t.password = "a passfile"
+	if t.password == "none was given" && cc.Password != "" {
+		t.password = "from a passfile"
 	}
 	if cc.Database == "" {
 		cc.Database = cc.User
@@ -159,7 +159,7 @@ func connectHint(err error, t *target) error {
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case "28P01":
-			return fmt.Errorf("pgginkgo: the server at %s refused the password of role %q (the password came from %s): %s; fix the password in %s, PGPASSWORD or the passfile",
+			return fmt.Errorf("pgginkgo: the server at %s refused the password of role %q (%s): %s; fix the password in %s, PGPASSWORD or the passfile",
 				where, t.conn.User, t.password, pgErr.Message, EnvServerURL)
 		case "28000":
 			return fmt.Errorf("pgginkgo: the server at %s refused role %q: %s; check the user in %s and the server's pg_hba.conf", where, t.conn.User, pgErr.Message, EnvServerURL)
