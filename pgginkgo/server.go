@@ -22,6 +22,9 @@ import (
 // server, as the Server option does; the option wins.
 const EnvServerURL = "PGGINKGO_SERVER_URL"
 
+// urlSource is how the messages name where the server URL is set.
+const urlSource = "the server URL (" + EnvServerURL + " or pgginkgo.Server)"
+
 // Server runs the suite on the existing PostgreSQL server at serverURL
 // (postgres://user[:password]@host[:port]/database?sslmode=...) instead of
 // starting a cluster. The database of the URL is the maintenance database
@@ -139,7 +142,7 @@ func checkServer(ctx context.Context, t *target) (conn *pgx.Conn, superuser bool
 	version := strings.Fields(conn.PgConn().ParameterStatus("server_version") + " ?")[0]
 	if major := binaries.Major(version); major < 13 {
 		return conn, false, fmt.Errorf("pgginkgo: the server at %s is PostgreSQL %s; pgginkgo needs PostgreSQL 13 or newer: upgrade the server, or point %s at a newer one",
-			t.shown, version, EnvServerURL)
+			t.shown, version, urlSource)
 	}
 	var createdb bool
 	if err := conn.QueryRow(ctx, `SELECT rolsuper, rolcreatedb FROM pg_catalog.pg_roles WHERE rolname = current_user`).Scan(&superuser, &createdb); err != nil {
@@ -160,24 +163,34 @@ func connectHint(err error, t *target) error {
 		switch pgErr.Code {
 		case "28P01":
 			return fmt.Errorf("pgginkgo: the server at %s refused the password of role %q (%s): %s; fix the password in %s, PGPASSWORD or the passfile",
-				where, t.conn.User, t.password, pgErr.Message, EnvServerURL)
+				where, t.conn.User, t.password, pgErr.Message, urlSource)
 		case "28000":
-			return fmt.Errorf("pgginkgo: the server at %s refused role %q: %s; check the user in %s and the server's pg_hba.conf", where, t.conn.User, pgErr.Message, EnvServerURL)
+			return fmt.Errorf("pgginkgo: the server at %s refused role %q: %s; check the user in %s and the server's pg_hba.conf", where, t.conn.User, pgErr.Message, urlSource)
 		case "3D000":
 			return fmt.Errorf("pgginkgo: %s: %s; name an existing database in the URL (pgginkgo uses it as its maintenance database, e.g. postgres)", where, pgErr.Message)
 		}
 		return fmt.Errorf("pgginkgo: connecting to %s: %s (SQLSTATE %s)", where, pgErr.Message, pgErr.Code)
 	}
 	return fmt.Errorf("pgginkgo: cannot reach the server at %s: %v; check the host and port in %s, and that the server accepts TCP connections from this machine",
-		net.JoinHostPort(t.conn.Host, strconv.Itoa(int(t.conn.Port))), errors.Unwrap(err), EnvServerURL)
+		net.JoinHostPort(t.conn.Host, strconv.Itoa(int(t.conn.Port))), errors.Unwrap(err), urlSource)
 }
 
+// runDirPrefix starts the name of a run's directory in os.TempDir().
+const runDirPrefix = "pgginkgo-run-"
+
 // writePassFile gives the run's processes the password in a file only the
-// test's account can read, in a directory of its own.
+// test's account can read, in a directory of its own, which also records
+// the pid of process 1 so that a later run can remove it if this one is
+// killed (see sweepRunDirs).
 func writePassFile(cc *pgx.ConnConfig) (dir, path string, err error) {
-	dir, err = os.MkdirTemp("", "pgginkgo-run-")
+	sweepRunDirs()
+	dir, err = os.MkdirTemp("", runDirPrefix)
 	if err != nil {
 		return "", "", fmt.Errorf("pgginkgo: creating the run's directory: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pid"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		os.RemoveAll(dir)
+		return "", "", fmt.Errorf("pgginkgo: writing the run's directory: %w", err)
 	}
 	esc := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
 	line := ""
@@ -210,4 +223,22 @@ func serverHandle(t *target, passFile, version, runID string, superuser bool) *H
 		}
 	}
 	return h
+}
+
+// sweepRunDirs removes the directories, and with them the passfiles, of
+// runs on this machine whose process 1 is gone: a run killed with -9 cannot
+// remove its own.
+func sweepRunDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), runDirPrefix+"*"))
+	for _, dir := range dirs {
+		data, err := os.ReadFile(filepath.Join(dir, "pid"))
+		if err != nil {
+			continue // another account's, or not ours
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil || pid <= 0 || processAlive(pid) {
+			continue
+		}
+		os.RemoveAll(dir)
+	}
 }

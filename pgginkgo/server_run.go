@@ -100,6 +100,9 @@ func startServer(ctx context.Context, cfg *config) (*Guard, *Handle, error) {
 		return nil, nil, err
 	}
 	log.Info("existing server", "server", t.shown, "version", version, "run", h.RunID, "superuser", superuser)
+	if ignored := cfg.clusterOnly(); len(ignored) > 0 {
+		log.Warn("options that shape a cluster of pgginkgo's own do nothing on an existing server", "ignored", strings.Join(ignored, ", "))
+	}
 	if h.CloneOnly {
 		log.Info("clone mode: the role is not a superuser, and recycling a database needs event triggers, which need one; each spec's database is dropped after it and a new clone takes its place (tens of milliseconds per spec, in the background, instead of about one)",
 			"role", h.User)
@@ -111,6 +114,25 @@ func startServer(ctx context.Context, cfg *config) (*Guard, *Handle, error) {
 	rep.log(log)
 	log.Info("server ready", "server", h.String(), "total", time.Since(began).String())
 	return g, h, nil
+}
+
+// clusterOnly names the options given that only a cluster of our own uses.
+func (c *config) clusterOnly() []string {
+	def := defaultConfig()
+	var out []string
+	for _, o := range []struct {
+		name string
+		set  bool
+	}{
+		{"Version", c.version != ""}, {"BinariesPath", c.binaries != ""}, {"Port", c.port != 0},
+		{"RuntimeDir", c.runtimeDir != ""}, {"Setting", len(c.explicit) > 0}, {"Superuser", c.superuser != def.superuser},
+		{"Locale", c.locale != def.locale}, {"Encoding", c.encoding != def.encoding}, {"WithoutImage", c.noImage},
+	} {
+		if o.set {
+			out = append(out, o.name)
+		}
+	}
+	return out
 }
 
 // serverBudget caps Prefetch to the connections the server has free, as

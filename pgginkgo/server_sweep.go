@@ -97,7 +97,7 @@ func sweepServer(ctx context.Context, conn *pgx.Conn, own string, keptFor, templ
 			case time.Since(at) < keptFor:
 				continue
 			}
-			why = fmt.Sprintf("kept since %s, longer than %s", at.Format(time.RFC3339), keptFor)
+			why = fmt.Sprintf("kept since %s, longer than %s", at.Format(time.RFC3339), shortDuration(keptFor))
 		} else if live[m[1]] {
 			continue
 		} else {
@@ -156,6 +156,18 @@ func liveRuns(ctx context.Context, conn *pgx.Conn) (map[string]bool, error) {
 	}
 	rows.Close()
 	return live, rows.Err()
+}
+
+// shortDuration prints 24h rather than 24h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func keptTime(comment string) (time.Time, bool) {

@@ -1,11 +1,14 @@
+//go:build !windows
+
 package pgginkgo_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -113,11 +116,31 @@ var _ = Describe("Start on an existing server", Ordered, Label("external"), func
 		Expect(logs.String()).NotTo(ContainSubstring(password))
 	})
 
+	It("removes the directory, and passfile, of a run killed on this machine", func(ctx SpecContext) {
+		dead := exec.Command("true")
+		Expect(dead.Run()).To(Succeed())
+		runDir := func(pid int) string {
+			dir, err := os.MkdirTemp("", "pgginkgo-run-")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(os.WriteFile(filepath.Join(dir, "pgpass"), []byte("x:1:*:u:secret\n"), 0o600)).To(Succeed())
+			Expect(os.WriteFile(filepath.Join(dir, "pid"), []byte(strconv.Itoa(pid)), 0o600)).To(Succeed())
+			DeferCleanup(os.RemoveAll, dir)
+			return dir
+		}
+		killed, live := runDir(dead.Process.Pid), runDir(os.Getpid())
+		g, _, _, err := quietStart(ctx, pgginkgo.Server(srv.SuperURL()))
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(g.Stop)
+		Expect(killed).NotTo(BeADirectory(), "its process 1 is gone")
+		Expect(live).To(BeADirectory(), "its process 1 lives")
+	})
+
 	It("runs a CREATEDB-only role in clone mode, and says so", func(ctx SpecContext) {
-		g, h, logs, err := quietStart(ctx, pgginkgo.Server(srv.URL("app", appPassword, "postgres")))
+		g, h, logs, err := quietStart(ctx, pgginkgo.Server(srv.URL("app", appPassword, "postgres")), pgginkgo.Setting("work_mem", "8MB"), pgginkgo.Port(5999))
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(g.Stop)
 		Expect(h.CloneOnly).To(BeTrue())
+		Expect(logs.String()).To(ContainSubstring(`msg="options that shape a cluster of pgginkgo's own do nothing on an existing server" component=pgginkgo ignored="Port, Setting"`))
 		Expect(logs.String()).To(ContainSubstring(`msg="clone mode: the role is not a superuser`))
 		Expect(logs.String()).NotTo(ContainSubstring(appPassword))
 	})
@@ -148,10 +171,10 @@ var _ = Describe("Start on an existing server", Ordered, Label("external"), func
 	},
 		Entry("an unreachable server", func() string { return "postgres://app:" + appPassword + "@127.0.0.1:1/postgres?sslmode=disable" },
 			"pgginkgo: cannot reach the server at 127.0.0.1:1:", "connection refused",
-			"check the host and port in PGGINKGO_SERVER_URL, and that the server accepts TCP connections from this machine"),
+			"check the host and port in the server URL (PGGINKGO_SERVER_URL or pgginkgo.Server), and that the server accepts TCP connections from this machine"),
 		Entry("a wrong password", func() string { return srv.URL("app", "wrong-Pw-77xq", "postgres") },
 			"pgginkgo: the server at postgres://app@127.0.0.1:",
-			`/postgres?sslmode=disable refused the password of role "app" (from the URL): password authentication failed for user "app"; fix the password in PGGINKGO_SERVER_URL, PGPASSWORD or the passfile`),
+			`/postgres?sslmode=disable refused the password of role "app" (from the URL): password authentication failed for user "app"; fix the password in the server URL (PGGINKGO_SERVER_URL or pgginkgo.Server), PGPASSWORD or the passfile`),
 		Entry("a role that may not create databases", func() string { return srv.URL("plain", plainPassword, "postgres") },
 			`pgginkgo: role "plain" may not create databases on postgres://plain@127.0.0.1:`,
 			`and pgginkgo creates one per spec: grant it with ALTER ROLE "plain" CREATEDB (pgginkgo then clones a database per spec), or connect as a superuser (which also lets pgginkgo recycle them)`),
@@ -170,7 +193,7 @@ var _ = Describe("Start on an existing server", Ordered, Label("external"), func
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(stop)
 		_, _, _, err = quietStart(ctx, pgginkgo.Server("postgres://app@"+addr+"/postgres?sslmode=disable"))
-		Expect(err).To(MatchError(fmt.Sprintf("pgginkgo: the server at postgres://app@%s/postgres?sslmode=disable is PostgreSQL 12.22; pgginkgo needs PostgreSQL 13 or newer: upgrade the server, or point PGGINKGO_SERVER_URL at a newer one", addr)))
+		Expect(err).To(MatchError(fmt.Sprintf("pgginkgo: the server at postgres://app@%s/postgres?sslmode=disable is PostgreSQL 12.22; pgginkgo needs PostgreSQL 13 or newer: upgrade the server, or point the server URL (PGGINKGO_SERVER_URL or pgginkgo.Server) at a newer one", addr)))
 	})
 
 	It("refuses bad retention", func(ctx SpecContext) {
@@ -200,17 +223,3 @@ var _ = Describe("Start on an existing server", Ordered, Label("external"), func
 		Expect(err).To(MatchError(ContainSubstring(`refused the password of role "app" (none was given)`)))
 	})
 })
-
-// runningRecord is what the crash fixture records of its run.
-type runningRecord struct {
-	Handle *pgginkgo.Handle `json:"handle"`
-}
-
-func readRecord(path string) *pgginkgo.Handle {
-	GinkgoHelper()
-	data, err := os.ReadFile(path)
-	Expect(err).NotTo(HaveOccurred())
-	var rec runningRecord
-	Expect(json.Unmarshal(data, &rec)).To(Succeed())
-	return rec.Handle
-}

@@ -33,8 +33,8 @@ used, and whether a running suite uses it.`,
 
 var gcCommand = &command{
 	name:     "gc",
-	synopsis: "[--all] [--max-images N] [--max-bytes SIZE] [--cache-dir D]",
-	summary:  "remove the images eviction would remove; --all removes every image not in use",
+	synopsis: "[--all] [--max-images N] [--max-bytes SIZE] [--cache-dir D] | --server URL [--kept 24h] [--templates 168h]",
+	summary:  "remove the images eviction would remove (--all: every image not in use); --server URL sweeps an existing server",
 	details: `
 Removes the least recently used images beyond the limits, as eviction after
 an image build does, and prints what it removed. --all removes every image
@@ -42,7 +42,8 @@ that no running suite uses. An image in use is never removed.
 
 SIZE is a number of bytes or a number with a unit: 512MiB, 2GiB, 1G
 (K, M, G, T and KiB, MiB, GiB, TiB are powers of 1024; KB, MB, GB, TB
-powers of 1000).`,
+powers of 1000).
+` + serverGCDetails,
 	setup: setupGC,
 }
 
@@ -133,7 +134,12 @@ func setupGC(fs *flag.FlagSet) func(context.Context, *cli) error {
 	maxImages := fs.Int("max-images", defaultMaxImages, "keep at most this many images, the most recently used")
 	maxBytes := &sizeFlag{bytes: defaultMaxBytes}
 	fs.Var(maxBytes, "max-bytes", "keep at most this much, the most recently used first (bytes, or 512MiB, 2GiB, 1G)")
+	var server serverGC
+	server.flags(fs)
 	return func(ctx context.Context, c *cli) error {
+		if server.chosen(fs) {
+			return server.sweep(ctx, c, fs)
+		}
 		if *maxImages < 1 {
 			return usagef("--max-images %d: keep at least 1 image; to remove them all, pass --all", *maxImages)
 		}

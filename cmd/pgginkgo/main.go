@@ -43,6 +43,12 @@
 // 512MiB, 2GiB, 1G (K, M, G, T and KiB, MiB, GiB, TiB are powers of 1024;
 // KB, MB, GB, TB powers of 1000).
 //
+//	gc --server URL [--kept 24h] [--templates 168h]
+//
+// sweeps an existing server instead: it drops what killed runs left, kept
+// databases older than --kept and templates unused for --templates (Go
+// durations, or days: 7d). --kept or --templates alone use PGGINKGO_SERVER_URL.
+//
 // A CI warm-up step, or a Dockerfile layer after COPY migrations/, is one
 // line; cache the cache directory between jobs to keep the image:
 //

@@ -239,6 +239,11 @@ var _ = Describe("packages", Ordered, func() {
 		packageResults = append(packageResults, fmt.Sprintf("cold, %d packages started at once: image builds=%d passed=%d/%d",
 			coldPackages, builds, passed, coldPackages))
 	})
+
+	It("runs 1 package x 200 specs warm on the same existing server", func(ctx SpecContext) {
+		bin := packageBinaries(suiteBin, root, "external", 1)[0]
+		packageResults = append(packageResults, externalWarm(ctx, server, root, env, ginkgoRun, bin, large)...)
+	})
 })
 
 // pkgsuiteBinary is the test binary of ./pkgsuite: the one make bench
