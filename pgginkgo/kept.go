@@ -32,7 +32,9 @@ func reportKept(ctx context.Context, conn *pgx.Conn, h *Handle) {
 	for rows.Next() {
 		var name, comment string
 		if rows.Scan(&name, &comment) == nil {
-			lines = append(lines, fmt.Sprintf("%s — %s\n    psql '%s'", name, strings.TrimPrefix(comment, "pgginkgo kept "), h.psqlURL(name)))
+			// "at <time> ", for sweeps of an existing server, is no news here.
+			why := keptAt.ReplaceAllString(comment, "(")
+			lines = append(lines, fmt.Sprintf("%s — %s\n    psql '%s'", name, why, h.psqlURL(name)))
 		}
 	}
 	if len(lines) == 0 {

@@ -196,6 +196,9 @@ func writePassFile(cc *pgx.ConnConfig) (dir, path string, err error) {
 	line := ""
 	if cc.Password != "" {
 		line = fmt.Sprintf("%s:%d:*:%s:%s\n", esc.Replace(cc.Host), cc.Port, esc.Replace(cc.User), esc.Replace(cc.Password))
+		if strings.HasPrefix(cc.Host, "/") { // libpq looks a socket up as localhost
+			line += fmt.Sprintf("localhost:%d:*:%s:%s\n", cc.Port, esc.Replace(cc.User), esc.Replace(cc.Password))
+		}
 	}
 	path = filepath.Join(dir, "pgpass")
 	if err := os.WriteFile(path, []byte(line), 0o600); err != nil {

@@ -28,7 +28,7 @@ type SweptDatabase struct {
 }
 
 // keptAt reads when a kept database was kept, from the comment keep writes.
-var keptAt = regexp.MustCompile(`^pgginkgo kept \([^;)]*; ([^)]+)\)`)
+var keptAt = regexp.MustCompile(`^pgginkgo kept at (\S+) \(`)
 
 // SweepServer drops, on the existing server at serverURL, what pgginkgo's
 // runs left behind: the databases of runs whose lease has ended (killed

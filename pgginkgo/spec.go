@@ -237,7 +237,7 @@ func keep(b *binding) {
 		spec = ginkgo.CurrentSpecReport().FullText()
 	}
 	// The time lets a sweep of an existing server drop it after a TTL.
-	comment := fmt.Sprintf("pgginkgo kept (%s; %s): %s", why, time.Now().UTC().Format(time.RFC3339), spec)
+	comment := fmt.Sprintf("pgginkgo kept at %s (%s): %s", time.Now().UTC().Format(time.RFC3339), why, spec)
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	_, err := procPools.admin.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS %s",

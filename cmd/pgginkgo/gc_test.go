@@ -163,8 +163,8 @@ func TestGCServer(t *testing.T) {
 	srv.lease(t, "stalehost_4444_mnopqr", 600)
 
 	keptOldAt, keptNewAt := stamp(25*time.Hour), stamp(time.Hour)
-	mustExec(t, admin, fmt.Sprintf("COMMENT ON DATABASE %s IS 'pgginkgo kept (failed; %s): %s'", keptOld, keptOldAt, keptSpec))
-	mustExec(t, admin, fmt.Sprintf("COMMENT ON DATABASE %s IS 'pgginkgo kept (failed; %s): %s'", keptNew, keptNewAt, keptSpec))
+	mustExec(t, admin, fmt.Sprintf("COMMENT ON DATABASE %s IS 'pgginkgo kept at %s (failed): %s'", keptOld, keptOldAt, keptSpec))
+	mustExec(t, admin, fmt.Sprintf("COMMENT ON DATABASE %s IS 'pgginkgo kept at %s (failed): %s'", keptNew, keptNewAt, keptSpec))
 	tplOldAt, tplNewAt := stamp(8*24*time.Hour), stamp(24*time.Hour)
 	mustExec(t, admin, fmt.Sprintf("COMMENT ON DATABASE %s IS 'pgginkgo template 0123456789abcdef%s complete; used %s'", tplOld, hashTail, tplOldAt))
 	mustExec(t, admin, fmt.Sprintf("COMMENT ON DATABASE %s IS 'pgginkgo template fedcba9876543210%s complete; used %s'", tplNew, hashTail, tplNewAt))
