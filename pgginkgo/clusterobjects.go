@@ -117,7 +117,7 @@ func readClusterState(ctx context.Context) (clusterState, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if !superuser || procPools.h.External {
+	if !superuser || (procPools.h != nil && procPools.h.External) {
 		// A shared server's configuration is not the run's to reset: a
 		// setting another run changed would look like the spec's.
 		return s, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/onsi/ginkgo/v2"
 
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/binaries"
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/template"
 )
 
 // FailureDumps caps how many failed specs' databases a run writes to SQL
@@ -341,10 +342,7 @@ func reportFailureDumps(ctx context.Context, conn *pgx.Conn, log *slog.Logger) {
 // cluster of our own. On an existing server that database is every run's,
 // and may not be writable, so the table goes in a database of the run's
 // own, created at its first failure and dropped with the run's others.
-func dumpCounter(ctx context.Context) (interface {
-	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
-	QueryRow(context.Context, string, ...any) pgx.Row
-}, error) {
+func dumpCounter(ctx context.Context) (template.DB, error) {
 	procPools.mu.Lock()
 	defer procPools.mu.Unlock()
 	h := procPools.h

@@ -192,11 +192,12 @@ func (h *Handle) Pool(ctx context.Context, dbname string) (*pgxpool.Pool, error)
 
 // pool is Pool with at most maxConns connections, or pgxpool's default.
 func (h *Handle) pool(ctx context.Context, dbname string, maxConns int32) (*pgxpool.Pool, error) {
-	pc, err := pgxpool.ParseConfig(h.URL(dbname))
+	u := h.URL(dbname)
+	pc, err := pgxpool.ParseConfig(u)
 	if err != nil {
 		return nil, fmt.Errorf("pgginkgo: pool config for %q: %w", dbname, err)
 	}
-	passFileWins(&pc.ConnConfig.Config, h.URL(dbname))
+	passFileWins(&pc.ConnConfig.Config, u)
 	if maxConns > 0 {
 		pc.MaxConns = maxConns
 	}

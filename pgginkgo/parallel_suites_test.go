@@ -24,22 +24,7 @@ const suiteRuns = 8
 var _ = Describe("suites started at the same instant", Serial, func() {
 	It("all pass, each on a cluster of its own", func(ctx SpecContext) {
 		runs := exampleRuns(ctx, suiteRuns)
-
-		// Start every run at once, as a CI machine running several
-		// packages or jobs would.
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for _, r := range runs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer GinkgoRecover()
-				<-start
-				r.run(ctx)
-			}()
-		}
-		close(start)
-		wg.Wait()
+		runTogether(ctx, runs)
 
 		ports, dirs := map[int]int{}, map[string]int{}
 		for i, r := range runs {
@@ -82,6 +67,24 @@ func exampleRuns(ctx SpecContext, n int) []*exampleRun {
 		runs[i] = &exampleRun{dir: dir, cli: cli}
 	}
 	return runs
+}
+
+// runTogether starts every run at the same instant, as a CI machine
+// running several packages or jobs would, and waits for them all.
+func runTogether(ctx SpecContext, runs []*exampleRun) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, r := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer GinkgoRecover()
+			<-start
+			r.run(ctx)
+		}()
+	}
+	close(start)
+	wg.Wait()
 }
 
 // exampleRun is one ginkgo --procs=2 run of the example suite.

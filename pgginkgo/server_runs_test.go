@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -84,21 +83,11 @@ var _ = Describe("runs on an existing server", Ordered, Serial, Label("external"
 		}
 		logStart := fileSize(srv.LogPath())
 
-		runs := exampleRuns(ctx, 2)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
+		runs := exampleRuns(ctx, 2) // as two CI machines would start them
 		for _, r := range runs {
 			r.env = []string{pgginkgo.EnvServerURL + "=" + superURL}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer GinkgoRecover()
-				<-start
-				r.run(ctx)
-			}()
 		}
-		close(start)
-		wg.Wait()
+		runTogether(ctx, runs)
 
 		built := map[string]int{}
 		for i, r := range runs {
