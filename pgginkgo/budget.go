@@ -79,11 +79,7 @@ func (c *config) budget(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	p := c.prefetch
-	for !c.prefetchSet && p > 1 && connsNeeded(procs, templates, p) > limit {
-		p--
-	}
-	need := connsNeeded(procs, templates, p)
+	p, need := c.fitPrefetch(limit)
 	if need > limit {
 		how := fmt.Sprintf("%d process(es) × %d connections (%d template(s) × Prefetch %d × 2, + %d) + %d = %d",
 			procs, connsPerProcess(templates, p), templates, p, adminConns+specPoolConns-1+clientHeadroom, setupConns, need)
@@ -102,6 +98,18 @@ func (c *config) budget(log *slog.Logger) error {
 		c.settings["max_connections"] = strconv.Itoa(max(need, 100))
 	}
 	return nil
+}
+
+// fitPrefetch lowers Prefetch, unless it was given explicitly, until the
+// run needs at most limit connections, and returns it with what the run
+// then needs, which may still exceed limit.
+func (c *config) fitPrefetch(limit int) (prefetch, need int) {
+	procs, templates := c.procs, max(1, len(c.templates))
+	p := c.prefetch
+	for !c.prefetchSet && p > 1 && connsNeeded(procs, templates, p) > limit {
+		p--
+	}
+	return p, connsNeeded(procs, templates, p)
 }
 
 // spaceNeed is what the cluster's directory will hold at most: the data

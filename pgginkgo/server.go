@@ -126,33 +126,33 @@ func redactErr(err error, raw string) string {
 // checkServer connects as the run will and says, for each thing that is
 // missing, how to fix it: the server's reachability, the role's password,
 // the maintenance database, the version and the role's privileges.
-func checkServer(ctx context.Context, t *target) (conn *pgx.Conn, superuser bool, err error) {
+func checkServer(ctx context.Context, t *target) (conn *pgx.Conn, version string, superuser bool, err error) {
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	cc := t.conn.Copy()
 	conn, err = pgx.ConnectConfig(cctx, cc)
 	if err != nil {
-		return nil, false, connectHint(err, t)
+		return nil, "", false, connectHint(err, t)
 	}
 	defer func() {
 		if err != nil {
 			conn.Close(context.WithoutCancel(ctx))
 		}
 	}()
-	version := strings.Fields(conn.PgConn().ParameterStatus("server_version") + " ?")[0]
+	version = strings.Fields(conn.PgConn().ParameterStatus("server_version") + " ?")[0]
 	if major := binaries.Major(version); major < 13 {
-		return conn, false, fmt.Errorf("pgginkgo: the server at %s is PostgreSQL %s; pgginkgo needs PostgreSQL 13 or newer: upgrade the server, or point %s at a newer one",
+		return conn, version, false, fmt.Errorf("pgginkgo: the server at %s is PostgreSQL %s; pgginkgo needs PostgreSQL 13 or newer: upgrade the server, or point %s at a newer one",
 			t.shown, version, urlSource)
 	}
 	var createdb bool
 	if err := conn.QueryRow(ctx, `SELECT rolsuper, rolcreatedb FROM pg_catalog.pg_roles WHERE rolname = current_user`).Scan(&superuser, &createdb); err != nil {
-		return conn, false, fmt.Errorf("pgginkgo: reading the privileges of role %q on %s: %w", cc.User, t.shown, err)
+		return conn, version, false, fmt.Errorf("pgginkgo: reading the privileges of role %q on %s: %w", cc.User, t.shown, err)
 	}
 	if !superuser && !createdb {
-		return conn, false, fmt.Errorf("pgginkgo: role %q may not create databases on %s, and pgginkgo creates one per spec: grant it with ALTER ROLE %s CREATEDB (pgginkgo then clones a database per spec), or connect as a superuser (which also lets pgginkgo recycle them)",
+		return conn, version, false, fmt.Errorf("pgginkgo: role %q may not create databases on %s, and pgginkgo creates one per spec: grant it with ALTER ROLE %s CREATEDB (pgginkgo then clones a database per spec), or connect as a superuser (which also lets pgginkgo recycle them)",
 			cc.User, t.shown, pgx.Identifier{cc.User}.Sanitize())
 	}
-	return conn, superuser, nil
+	return conn, version, superuser, nil
 }
 
 // connectHint turns a failed connection into what to fix.

@@ -77,7 +77,7 @@ func startServer(ctx context.Context, cfg *config) (*Guard, *Handle, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	conn, superuser, err := checkServer(ctx, t)
+	conn, version, superuser, err := checkServer(ctx, t)
 	if conn != nil {
 		defer conn.Close(context.WithoutCancel(ctx))
 	}
@@ -91,7 +91,6 @@ func startServer(ctx context.Context, cfg *config) (*Guard, *Handle, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	version := strings.Fields(conn.PgConn().ParameterStatus("server_version"))[0]
 	h := serverHandle(t, passFile, version, newRunID(), superuser)
 	run := &serverRun{dir: dir}
 	g := &Guard{handle: h, server: run, logger: log}
@@ -147,12 +146,8 @@ func (c *config) serverBudget(ctx context.Context, conn *pgx.Conn, log *slog.Log
 		return fmt.Errorf("pgginkgo: reading the server's connection limit: %w", err)
 	}
 	free := maxConns - reserved - used
-	templates := max(1, len(c.templates))
-	p := c.prefetch
-	for !c.prefetchSet && p > 1 && connsNeeded(c.procs, templates, p) > free {
-		p--
-	}
-	if need := connsNeeded(c.procs, templates, p); need > free {
+	p, need := c.fitPrefetch(free)
+	if need > free {
 		return fmt.Errorf("pgginkgo: the server has %d connections free (max_connections %d, %d reserved, %d in use), and this run needs %d for %d process(es) with Prefetch %d; lower Prefetch, run fewer processes, or raise max_connections",
 			free, maxConns, reserved, used, need, c.procs, p)
 	}

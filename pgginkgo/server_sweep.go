@@ -42,7 +42,7 @@ func SweepServer(ctx context.Context, serverURL string, keptFor, templatesUnused
 	if err != nil {
 		return SweepReport{}, err
 	}
-	conn, _, err := checkServer(ctx, t)
+	conn, _, _, err := checkServer(ctx, t)
 	if conn != nil {
 		defer conn.Close(context.WithoutCancel(ctx))
 	}
