@@ -18,9 +18,6 @@
 package decorators
 
 import (
-	"context"
-
-	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/pgginkgo/pgginkgo/envscope"
@@ -29,37 +26,48 @@ import (
 
 // FreshDatabase gives each spec it decorates a database of its own, cloned
 // from a template and already connected, so the spec does not wait for it.
-// On an Ordered container, the container's specs share one database, in
-// order. Every node of a spec (BeforeEach, JustBeforeEach, It, AfterEach,
-// DeferCleanup) sees the same database through pgginkgo.DB(ctx), and each
-// FlakeAttempts or MustPassRepeatedly attempt gets a fresh one (outside
-// Ordered containers, whose specs share one).
+// The nodes it covers find the database with pgginkgo.DB(ctx), and see
+// PGDATABASE set to its name (when the suite exports PG* variables, as it
+// does by default), so psql and libpq-based code with no database named
+// reach it; pgginkgo.ExportURL adds its URL under a name of your choice.
+// After each node the environment is back to exactly what it was.
 //
-// After the spec, the database is reset to its template's state in the
-// background, or dropped and replaced when the spec changed the schema. A
-// failed spec's database is kept, and its report shows a psql command.
+// Where it goes decides which nodes see the database, because Ginkgo wraps
+// only the nodes inside the node a decorator is on:
 //
-//	Describe("checkout", Ordered, decorators.FreshDatabase(decorators.Template("seeded")), func() { ... })
+//   - On a Describe or Context: every spec inside gets its own database,
+//     seen by all of the spec's nodes inside that container (BeforeEach,
+//     JustBeforeEach, It, JustAfterEach, AfterEach and their DeferCleanups).
+//   - On an It: that spec gets its own database, seen by the It and its
+//     DeferCleanups only. A BeforeEach or AfterEach of an enclosing
+//     container that calls pgginkgo.DB fails, saying to move the decorator
+//     to the container.
+//   - On an Ordered container (or a container inside one): its specs share
+//     one database, in order, BeforeAll and AfterAll included, and it goes
+//     back to the pool when the container's last spec ends. pgginkgo.DB and
+//     pgginkgo.CurrentDB fail in the undecorated specs that run after it.
+//   - Inside another FreshDatabase (on a container and on an It within it,
+//     or on two nested containers): the first node both cover fails,
+//     naming both places, since a spec gets one database.
+//
+// Each FlakeAttempts or MustPassRepeatedly attempt gets a fresh database
+// (outside Ordered containers, whose specs share one). After the spec, the
+// database is reset to its template's state in the background, or dropped
+// and replaced when the spec changed the schema. A failed spec's database
+// is kept, and its report shows a psql command.
+//
+// The options are pgginkgo.FromTemplate, pgginkgo.ExportURL and the keep,
+// leak and cluster-object policies (pgginkgo.KeepAlways, pgginkgo.TerminateLeaks, …),
+// the same values the suite takes:
+//
+//	Describe("checkout", Ordered, decorators.FreshDatabase(pgginkgo.FromTemplate("seeded"), pgginkgo.KeepAlways), func() { … })
 func FreshDatabase(opts ...pgginkgo.DatabaseOption) types.AroundNodeDecorator {
-	return ginkgo.AroundNode(pgginkgo.FreshDatabaseAround(opts...))
+	at := types.NewCodeLocation(1)
+	return types.AroundNode(pgginkgo.FreshDatabaseAround(at, opts...), at)
 }
 
-// Template picks the template FreshDatabase clones, by the name given to
-// pgginkgo.Template in the suite setup.
-func Template(name string) pgginkgo.DatabaseOption { return pgginkgo.UseTemplate(name) }
-
-// KeepAlways keeps these specs' databases even when they pass.
-func KeepAlways() pgginkgo.DatabaseOption { return pgginkgo.Keep(pgginkgo.KeepAlways) }
-
-// KeepNever recycles these specs' databases even when they fail.
-func KeepNever() pgginkgo.DatabaseOption { return pgginkgo.Keep(pgginkgo.KeepNever) }
-
-// TerminateLeaks terminates connections these specs leave open to their
-// database instead of failing them.
-func TerminateLeaks() pgginkgo.DatabaseOption { return pgginkgo.OnLeak(pgginkgo.TerminateLeaks) }
-
 // Env sets or unsets environment variables for the spec, through envscope:
-// every node of the spec sees them, and the previous values (unset stays
+// every node it covers sees them, and the previous values (unset stays
 // unset, empty stays empty) come back after each node, whether it passed,
 // failed or panicked.
 //
@@ -69,36 +77,5 @@ func TerminateLeaks() pgginkgo.DatabaseOption { return pgginkgo.OnLeak(pgginkgo.
 //
 // Invalid keys or values fail the spec before anything is applied.
 func Env(changes ...envscope.Change) types.AroundNodeDecorator {
-	// Validate now, once, so a typo shows up in the first spec that uses it
-	// rather than as a half-applied environment.
-	probe := envscope.Validate(changes...)
-	return ginkgo.AroundNode(func(ctx context.Context, body func(context.Context)) {
-		if probe != nil {
-			ginkgo.Fail("decorators.Env: " + probe.Error())
-		}
-		// Nest under the suite's scope (which holds PG*) or the context's,
-		// so the process-wide lock is not taken twice by one owner.
-		parent := envscope.FromContext(ctx)
-		if parent == nil {
-			parent = pgginkgo.EnvScope()
-		}
-		var (
-			scope *envscope.Scope
-			err   error
-		)
-		if parent != nil {
-			scope, err = parent.Apply(changes...)
-		} else {
-			scope, err = envscope.ApplyContext(ctx, changes...)
-		}
-		if err != nil {
-			ginkgo.Fail("decorators.Env: " + err.Error())
-		}
-		defer func() {
-			if err := scope.Restore(); err != nil {
-				ginkgo.Fail("decorators.Env: restoring: " + err.Error())
-			}
-		}()
-		body(envscope.WithScope(ctx, scope))
-	})
+	return types.AroundNode(pgginkgo.EnvAround(changes...), types.NewCodeLocation(1))
 }

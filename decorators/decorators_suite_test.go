@@ -16,6 +16,6 @@ func TestDecorators(t *testing.T) {
 }
 
 var _ = pgginkgo.Suite(
-	pgginkgo.Template("schema", pgginkgo.SQLDir(os.DirFS("testdata/migrations"))),
-	pgginkgo.Template("seeded", pgginkgo.SQLDir(os.DirFS("testdata/migrations")), pgginkgo.SQLDir(os.DirFS("testdata/seed"))),
+	pgginkgo.DefineTemplate("schema", pgginkgo.SQLDir(os.DirFS("testdata/migrations"))),
+	pgginkgo.DefineTemplate("seeded", pgginkgo.SQLDir(os.DirFS("testdata/migrations")), pgginkgo.SQLDir(os.DirFS("testdata/seed"))),
 )

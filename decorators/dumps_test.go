@@ -139,7 +139,7 @@ func restore(ctx SpecContext, path string) []string {
 	GinkgoHelper()
 	h := pgginkgo.Cluster()
 	name := fmt.Sprintf("restored_p%d_%d", GinkgoParallelProcess(), restores.Add(1))
-	admin, err := h.Pool(ctx, "postgres")
+	admin, err := h.OpenPool(ctx, "postgres")
 	Expect(err).NotTo(HaveOccurred())
 	defer admin.Close()
 	_, err = admin.Exec(ctx, "CREATE ROLE "+name+" NOLOGIN")
@@ -147,7 +147,7 @@ func restore(ctx SpecContext, path string) []string {
 	_, err = admin.Exec(ctx, "CREATE DATABASE "+name+" OWNER "+name)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func(ctx SpecContext) {
-		admin, err := h.Pool(ctx, "postgres")
+		admin, err := h.OpenPool(ctx, "postgres")
 		Expect(err).NotTo(HaveOccurred())
 		defer admin.Close()
 		_, err = admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")

@@ -20,7 +20,7 @@ func ExampleFreshDatabase() {
 		})
 	})
 
-	var _ = Describe("checkout", Ordered, decorators.FreshDatabase(decorators.Template("seeded")), func() {
+	var _ = Describe("checkout", Ordered, decorators.FreshDatabase(pgginkgo.FromTemplate("seeded")), func() {
 		It("fills the cart", func(ctx SpecContext) { /* writes */ })
 		It("pays", func(ctx SpecContext) { /* sees what the previous spec wrote */ })
 	})

@@ -88,7 +88,7 @@ var _ = Describe("a failing suite", Serial, func() {
 				leaky := run.spec("leaks: " + text)
 				Expect(leaky.State).To(Equal(types.SpecStateFailed), text)
 				Expect(leaky.Failure.Message).To(MatchRegexp(`^the spec left 1 connection\(s\) open to its database pgg_\w+:\n  - `+pattern+`\n`), text)
-				Expect(leaky.Failure.Message).To(ContainSubstring("decorators.TerminateLeaks()"), "says what to do")
+				Expect(leaky.Failure.Message).To(ContainSubstring("pgginkgo.TerminateLeaks"), "says what to do")
 				Expect(entriesOf(leaky, "pgginkgo database kept")).To(HaveLen(1), "a spec failed by a leak keeps its database")
 				Expect(leaky.RunTime).To(BeNumerically("<", 5*time.Second), "%s: the spec never waits on its leak", text)
 
@@ -138,7 +138,7 @@ var _ = Describe("a failing suite", Serial, func() {
 			s := run.spec("creates role app under the Fail policy")
 			Expect(s.State).To(Equal(types.SpecStateFailed))
 			Expect(s.Failure.Message).To(Equal(`the spec created 3 cluster-wide object(s), which outlive its database and would reach every later spec: ALTER SYSTEM work_mem = "7MB", database "app_scratch", role "app".
-pgginkgo removed them. Drop them in the spec (DeferCleanup), create them in a migration, or leave the suite at pgginkgo.ClusterObjects(pgginkgo.DropClusterObjects) to have them removed without failing.`))
+pgginkgo removed them. Drop them in the spec (DeferCleanup), create them in a migration, or give the suite or this FreshDatabase pgginkgo.DropClusterObjects to have them removed without failing.`))
 			Expect(entriesOf(s, "pgginkgo database kept")).To(HaveLen(1), "the failed spec's database is kept")
 			Expect(run.spec("creates role app again").State).To(Equal(types.SpecStatePassed))
 		}, SpecTimeout(3*time.Minute))
@@ -194,7 +194,7 @@ pgginkgo removed them. Drop them in the spec (DeferCleanup), create them in a mi
 			run := runFixture(ctx, "badspec", 2)
 			Expect(run.clustersStarted()).To(HaveLen(1))
 			Expect(run.spec("asks for an unknown template").Failure.Message).To(Equal(
-				`pgginkgo: unknown template "nope": the suite defines "schema", "seeded"; add pgginkgo.Template("nope", ...) to pgginkgo.Suite or fix the name`))
+				`pgginkgo: unknown template "nope": the suite defines "schema", "seeded"; add pgginkgo.DefineTemplate("nope", ...) to pgginkgo.Suite or fix the name`))
 			Expect(run.spec("calls DB without the decorator").Failure.Message).To(ContainSubstring(
 				"pgginkgo.DB(ctx) found no database for this spec: decorate the spec or its container with decorators.FreshDatabase()"))
 			Expect(run.spec("calls CurrentDB without the decorator").Failure.Message).To(ContainSubstring(

@@ -51,12 +51,12 @@ var _ = Describe("FreshDatabase", func() {
 		})
 	})
 
-	Describe("an Ordered container", Ordered, decorators.FreshDatabase(decorators.Template("seeded")), func() {
+	Describe("an Ordered container", Ordered, decorators.FreshDatabase(pgginkgo.FromTemplate("seeded")), func() {
 		var first string
 		It("starts from the seeded template", func(ctx SpecContext) {
 			db := pgginkgo.DB(ctx)
 			first = db.Name()
-			Expect(db.Template()).To(Equal("seeded"))
+			Expect(db.TemplateName()).To(Equal("seeded"))
 			Expect(count(ctx, db, "accounts")).To(Equal(2))
 			_, err := db.Pool().Exec(ctx, "INSERT INTO transfers (from_id, to_id, amount) VALUES (1, 2, 10)")
 			Expect(err).NotTo(HaveOccurred())
@@ -116,5 +116,63 @@ var _ = Describe("FreshDatabase", func() {
 				Expect(n).To(BeZero())
 			})
 		}
+	})
+})
+
+// A FreshDatabase made outside the tree, stored in a variable and used in
+// several places.
+var seededDatabase = decorators.FreshDatabase(pgginkgo.FromTemplate("seeded"))
+
+var _ = Describe("FreshDatabase placements that work", func() {
+	Describe("an Ordered container with Contexts", Ordered, decorators.FreshDatabase(), func() {
+		var name string
+		BeforeAll(func(ctx SpecContext) {
+			name = pgginkgo.DB(ctx).Name()
+			_, err := pgginkgo.DB(ctx).Pool().Exec(ctx, "INSERT INTO accounts (email) VALUES ('before-all@example.com')")
+			Expect(err).NotTo(HaveOccurred())
+		})
+		Context("first", func() {
+			It("sees what BeforeAll wrote", func(ctx SpecContext) {
+				Expect(pgginkgo.DB(ctx).Name()).To(Equal(name))
+				Expect(count(ctx, pgginkgo.DB(ctx), "accounts")).To(Equal(1))
+			})
+		})
+		Context("second", func() {
+			It("shares the one database across the Contexts", func(ctx SpecContext) {
+				Expect(pgginkgo.CurrentDB().Name()).To(Equal(name))
+				Expect(count(ctx, pgginkgo.DB(ctx), "accounts")).To(Equal(1))
+			})
+		})
+		AfterAll(func(ctx SpecContext) {
+			Expect(pgginkgo.DB(ctx).Name()).To(Equal(name))
+		})
+	})
+
+	Describe("an Ordered container with FreshDatabase on its Its", Ordered, func() {
+		It("gives the first It a database of its own", decorators.FreshDatabase(), func(ctx SpecContext) {
+			_, err := pgginkgo.DB(ctx).Pool().Exec(ctx, "INSERT INTO accounts (email) VALUES ('first@example.com')")
+			Expect(err).NotTo(HaveOccurred())
+		})
+		It("and the next a fresh one", decorators.FreshDatabase(), func(ctx SpecContext) {
+			Expect(count(ctx, pgginkgo.DB(ctx), "accounts")).To(BeZero())
+		})
+	})
+
+	It("on an It: the It and its DeferCleanup see one database", decorators.FreshDatabase(), func(ctx SpecContext) {
+		name := pgginkgo.DB(ctx).Name()
+		DeferCleanup(func(ctx SpecContext) {
+			Expect(pgginkgo.DB(ctx).Name()).To(Equal(name))
+			Expect(pgginkgo.CurrentDB().Name()).To(Equal(name))
+		})
+	})
+
+	It("from a variable, on one It", seededDatabase, func(ctx SpecContext) {
+		Expect(pgginkgo.DB(ctx).TemplateName()).To(Equal("seeded"))
+		Expect(count(ctx, pgginkgo.DB(ctx), "accounts")).To(Equal(2))
+	})
+	It("from the same variable, on another", seededDatabase, func(ctx SpecContext) {
+		Expect(count(ctx, pgginkgo.DB(ctx), "accounts")).To(Equal(2), "a database of its own, not the previous spec's")
+		_, err := pgginkgo.DB(ctx).Pool().Exec(ctx, "DELETE FROM accounts")
+		Expect(err).NotTo(HaveOccurred())
 	})
 })

@@ -21,7 +21,7 @@ const requirePostGISEnv = "PGGINKGO_TEST_REQUIRE_POSTGIS"
 // other fixture runs are.
 var _ = Describe("A PostGIS template", Serial, func() {
 	It("gives the spec after one that inserts a geometry the same database, recycled and clean",
-		decorators.FreshDatabase(decorators.Template("schema")), NodeTimeout(3*time.Minute), func(ctx SpecContext) {
+		decorators.FreshDatabase(pgginkgo.FromTemplate("schema")), NodeTimeout(3*time.Minute), func(ctx SpecContext) {
 			needPostGIS(ctx)
 			run := runFixtureWith(ctx, fixtureOptions{dir: "./testdata/postgis"}, "postgis", 1)
 			Expect(run.exit).To(BeZero(), "the PostGIS fixture fails:\n%s", run.console)

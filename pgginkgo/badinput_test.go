@@ -22,7 +22,7 @@ var _ = Describe("Start with bad input", func() {
 	})
 
 	DescribeTable("fails with an error that says what is wrong and how to fix it",
-		func(ctx SpecContext, opts []pgginkgo.Option, want ...string) {
+		func(ctx SpecContext, opts []pgginkgo.ClusterOption, want ...string) {
 			g, _, err := pgginkgo.Start(ctx, append(opts, pgginkgo.WithoutEnv())...)
 			if g != nil {
 				g.Stop()
@@ -33,21 +33,35 @@ var _ = Describe("Start with bad input", func() {
 			}
 		},
 		Entry("a binaries path that does not exist",
-			[]pgginkgo.Option{pgginkgo.BinariesPath("/nonexistent/pg")}, "/nonexistent/pg"),
+			[]pgginkgo.ClusterOption{pgginkgo.BinariesPath("/nonexistent/pg")}, "/nonexistent/pg"),
 		Entry("an unsupported version string",
-			[]pgginkgo.Option{pgginkgo.Version("banana")}, `"banana"`),
+			[]pgginkgo.ClusterOption{pgginkgo.Version("banana")}, `"banana"`),
 		Entry("an invalid setting name",
-			[]pgginkgo.Option{pgginkgo.Setting("bad name", "1")}, `Setting("bad name"): not a PostgreSQL parameter name`),
+			[]pgginkgo.ClusterOption{pgginkgo.Setting("bad name", "1")}, `Setting("bad name"): not a PostgreSQL parameter name`),
 		Entry("a setting pgginkgo manages",
-			[]pgginkgo.Option{pgginkgo.Setting("port", "1")}, `Setting("port"): pgginkgo manages this one; use Port`),
+			[]pgginkgo.ClusterOption{pgginkgo.Setting("port", "1")}, `Setting("port"): pgginkgo manages this one; use Port`),
 		Entry("an unwritable cache directory",
-			[]pgginkgo.Option{pgginkgo.CacheDir("/proc/pgginkgo-cache")}, "/proc/pgginkgo-cache", "pgginkgo.CacheDir"),
+			[]pgginkgo.ClusterOption{pgginkgo.CacheDir("/proc/pgginkgo-cache")}, "/proc/pgginkgo-cache", "pgginkgo.CacheDir"),
 		Entry("an unusable runtime directory",
-			[]pgginkgo.Option{pgginkgo.RuntimeDir("/nonexistent-parent/x")}, "/nonexistent-parent", "pgginkgo.RuntimeDir"),
-		Entry("a negative cap on failure dumps",
-			[]pgginkgo.Option{pgginkgo.FailureDumps(-1)}, "pgginkgo: invalid option: FailureDumps(-1): the cap cannot be negative; pass 0 to turn the dumps off"),
+			[]pgginkgo.ClusterOption{pgginkgo.RuntimeDir("/nonexistent-parent/x")}, "/nonexistent-parent", "pgginkgo.RuntimeDir"),
 		Entry("a port out of range",
-			[]pgginkgo.Option{pgginkgo.Port(70000)}, "Port(70000) is out of range"),
+			[]pgginkgo.ClusterOption{pgginkgo.Port(70000)}, "Port(70000) is out of range"),
+	)
+
+	// Start takes no suite option (passing one does not compile); Inspect,
+	// which sizes a suite's run, reads them and checks them as Suite does.
+	DescribeTable("checks the options only a suite takes",
+		func(opt pgginkgo.SuiteOption, want string) {
+			_, err := pgginkgo.Inspect(opt)
+			Expect(err).To(MatchError(HavePrefix("pgginkgo: invalid option: " + want)))
+		},
+		Entry("a negative cap on failure dumps", pgginkgo.FailureDumps(-1), "FailureDumps(-1): the cap cannot be negative; pass 0 to turn the dumps off"),
+		Entry("no database ready", pgginkgo.Prefetch(0), "Prefetch(0): keep at least one database ready"),
+		Entry("a keep policy that is none", pgginkgo.KeepPolicy(7), "KeepPolicy(7) is not a keep policy: use KeepOnFailure, KeepAlways or KeepNever"),
+		Entry("a leak policy that is none", pgginkgo.LeakPolicy(-1), "LeakPolicy(-1) is not a leak policy: use FailOnLeak or TerminateLeaks"),
+		Entry("a cluster-object policy that is none", pgginkgo.ClusterObjectPolicy(2), "ClusterObjectPolicy(2) is not a cluster-object policy: use DropClusterObjects or FailOnClusterObjects"),
+		Entry("a template without a name", pgginkgo.DefineTemplate(""), `DefineTemplate(""): `),
+		Entry("a nil option", nil, "an option is nil"),
 	)
 
 	It("reports a port that is taken", func(ctx SpecContext) {

@@ -13,20 +13,20 @@ func TestBudgetSizesMaxConnections(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cases := []struct {
 		name     string
-		opts     []Option
+		opts     []SuiteOption
 		procs    int
 		wantMax  string
 		wantP    int
 		wantErrs []string
 	}{
-		{name: "one process", opts: []Option{Prefetch(4)}, procs: 1, wantMax: "100", wantP: 4},
-		{name: "a 48-core runner", opts: []Option{Prefetch(8)}, procs: 47, wantMax: strconv.Itoa(47*(11+16) + 10), wantP: 8},
-		{name: "an explicit max_connections caps an implicit Prefetch", opts: []Option{Setting("max_connections", "62")}, procs: 4, wantMax: "62", wantP: 1},
-		{name: "an explicit max_connections too small even for Prefetch 1", opts: []Option{Setting("max_connections", "100")}, procs: 48,
+		{name: "one process", opts: []SuiteOption{Prefetch(4)}, procs: 1, wantMax: "100", wantP: 4},
+		{name: "a 48-core runner", opts: []SuiteOption{Prefetch(8)}, procs: 47, wantMax: strconv.Itoa(47*(11+16) + 10), wantP: 8},
+		{name: "an explicit max_connections caps an implicit Prefetch", opts: []SuiteOption{Setting("max_connections", "62")}, procs: 4, wantMax: "62", wantP: 1},
+		{name: "an explicit max_connections too small even for Prefetch 1", opts: []SuiteOption{Setting("max_connections", "100")}, procs: 48,
 			wantErrs: []string{`pgginkgo: Setting("max_connections", "100") is too small for this run, which needs 48 process(es) × 13 connections (1 template(s) × Prefetch 1 × 2, + 11) + 10 = 634; raise it to 634`}},
-		{name: "an explicit Prefetch beyond the machine", opts: []Option{Prefetch(8)}, procs: 100000,
+		{name: "an explicit Prefetch beyond the machine", opts: []SuiteOption{Prefetch(8)}, procs: 100000,
 			wantErrs: []string{"pgginkgo: this run needs 100000 process(es) × 27 connections", "more than the", "this machine's memory allows (one per 8 MiB)", "lower Prefetch or run fewer processes"}},
-		{name: "a max_connections that is no number", opts: []Option{Setting("max_connections", "many")}, procs: 2,
+		{name: "a max_connections that is no number", opts: []SuiteOption{Setting("max_connections", "many")}, procs: 2,
 			wantErrs: []string{`pgginkgo: Setting("max_connections", "many"): not a positive number`}},
 	}
 	for _, c := range cases {

@@ -14,24 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// ClusterObjectPolicy decides what happens to the cluster-wide objects a
-// spec creates: roles, databases, tablespaces and ALTER SYSTEM settings.
-// They live outside the spec's database, so recycling it cannot undo them,
-// and every later spec of every process would see them.
-type ClusterObjectPolicy int
-
-const (
-	// DropClusterObjects removes them after the spec, with a log line per
-	// object (the default).
-	DropClusterObjects ClusterObjectPolicy = iota
-	// FailOnClusterObjects removes them too, and fails the spec with a
-	// message that names them.
-	FailOnClusterObjects
-)
-
-// ClusterObjects sets the ClusterObjectPolicy of a suite.
-func ClusterObjects(p ClusterObjectPolicy) Option { return func(c *config) { c.clusterObjects = p } }
-
 // clusterObject is one cluster-wide object: kind is role, database,
 // tablespace or setting (an ALTER SYSTEM entry, whose value is part of it).
 type clusterObject struct{ kind, name, value string }
@@ -219,10 +201,10 @@ func removeClusterObjects(ctx context.Context, b *binding) string {
 			procPools.log.Warn("reloading the configuration failed", "error", err)
 		}
 	}
-	if procPools.cfg.clusterObjects != FailOnClusterObjects {
+	if b.objectPolicy() != FailOnClusterObjects {
 		return ""
 	}
-	return fmt.Sprintf("the spec created %d cluster-wide object(s), which outlive its database and would reach every later spec: %s.\npgginkgo removed them. Drop them in the spec (DeferCleanup), create them in a migration, or leave the suite at pgginkgo.ClusterObjects(pgginkgo.DropClusterObjects) to have them removed without failing.",
+	return fmt.Sprintf("the spec created %d cluster-wide object(s), which outlive its database and would reach every later spec: %s.\npgginkgo removed them. Drop them in the spec (DeferCleanup), create them in a migration, or give the suite or this FreshDatabase pgginkgo.DropClusterObjects to have them removed without failing.",
 		len(created), strings.Join(names, ", "))
 }
 

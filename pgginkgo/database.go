@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
 )
 
 // Database is a spec's own database, cloned from a template and already
@@ -36,8 +37,9 @@ type Database struct {
 // Name is the database's name.
 func (d *Database) Name() string { return d.name }
 
-// Template is the name of the template the database was cloned from.
-func (d *Database) Template() string { return d.template }
+// TemplateName is the name of the template the database was cloned from,
+// as given to DefineTemplate.
+func (d *Database) TemplateName() string { return d.template }
 
 // URL is a connection URL for the database; it names the passfile and holds
 // no password, so it is safe to print.
@@ -128,10 +130,10 @@ func WithDB(ctx context.Context, db *Database) context.Context {
 	return context.WithValue(ctx, dbContextKey{}, db)
 }
 
-// DB returns the database of the running spec, carried by ctx (the spec's
-// SpecContext, or any context derived from it). In a spec without
-// decorators.FreshDatabase it fails the spec with a message saying how to
-// add the decorator.
+// DB returns the database of the running spec, carried by ctx (the
+// context of a node decorators.FreshDatabase wraps, or any context derived
+// from it). Anywhere else it fails the spec with a message that says where
+// to put the decorator.
 //
 //	It("stores the user", decorators.FreshDatabase(), func(ctx SpecContext) {
 //		db := pgginkgo.DB(ctx)
@@ -147,11 +149,13 @@ func DB(ctx context.Context) *Database {
 	return nil
 }
 
-// CurrentDB returns the database of the spec running in this process, for
-// code that has no spec context at hand (helpers, goroutines). Like DB, it
-// fails a spec that has no database.
+// CurrentDB returns the database of the node running in this process, for
+// code that has no context at hand (helpers, and goroutines while their
+// node runs). Like DB, it fails outside the nodes decorators.FreshDatabase
+// wraps: an Ordered container's database is not handed to the undecorated
+// specs that run after it.
 func CurrentDB() *Database {
-	if b := specs.active; b != nil && !b.released {
+	if b := specs.current.Load(); b != nil && !b.released {
 		return b.db
 	}
 	ginkgo.GinkgoHelper()
@@ -159,8 +163,63 @@ func CurrentDB() *Database {
 	return nil
 }
 
+// noDatabaseMessage explains a call outside FreshDatabase: in the It of a
+// spec without it, or in a setup node the decorator does not cover, which
+// is where Ginkgo's rule (an It's decorators wrap that It alone) bites.
 func noDatabaseMessage(call string) string {
-	return call + ` found no database for this spec: decorate the spec or its container with decorators.FreshDatabase(), e.g.
+	r := ginkgo.CurrentSpecReport()
+	node, at := runningNode(r)
+	if node == types.NodeTypeInvalid || node.Is(types.NodeTypeIt) {
+		return call + ` found no database for this spec: decorate the spec or its container with decorators.FreshDatabase(), e.g.
 	It("stores the user", decorators.FreshDatabase(), func(ctx SpecContext) { db := pgginkgo.DB(ctx) })
 and make sure the suite calls pgginkgo.Suite(...).`
+	}
+	if d := onIt.find(r); d != nil {
+		return fmt.Sprintf(`%s in the %s at %s found no database: decorators.FreshDatabase is on the It at %s, and Ginkgo applies an It's decorators to that It alone, so the %s runs without it.
+Move FreshDatabase to the Describe or Context that holds the %s: then every node of the spec sees one database.`, call, node, at, d.at, node, node)
+	}
+	return fmt.Sprintf(`%s in the %s at %s found no database: no decorators.FreshDatabase covers this node. FreshDatabase on a container covers every node inside it, and on an It only that It.
+Put FreshDatabase on the Describe or Context that holds the %s (or on one around it).`, call, node, at, node)
+}
+
+// runningNode is the node of r that is running now: the last one started.
+func runningNode(r types.SpecReport) (types.NodeType, types.CodeLocation) {
+	for i := len(r.SpecEvents) - 1; i >= 0; i-- {
+		if e := r.SpecEvents[i]; e.SpecEventType == types.SpecEventNodeStart {
+			return e.NodeType, e.CodeLocation
+		}
+	}
+	return types.NodeTypeInvalid, types.CodeLocation{}
+}
+
+// onIt remembers every FreshDatabase by where it was written, so that a
+// setup node that finds no database can name the one on its spec's It.
+var onIt decorators
+
+type decorators struct {
+	mu   sync.Mutex
+	byAt map[string][]*decorator
+}
+
+func (ds *decorators) register(d *decorator) {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	if ds.byAt == nil {
+		ds.byAt = map[string][]*decorator{}
+	}
+	k := d.at.String()
+	ds.byAt[k] = append(ds.byAt[k], d)
+}
+
+// find returns a FreshDatabase written on the line of r's It, made in the
+// container r is in.
+func (ds *decorators) find(r types.SpecReport) *decorator {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	for _, d := range ds.byAt[r.LeafNodeLocation.String()] {
+		if where, _ := d.placement(r); where == placedOnIt {
+			return d
+		}
+	}
+	return nil
 }

@@ -26,14 +26,14 @@ import (
 // is 20, and 0 turns the dumps off. Each dump is a plain SQL file that
 // psql -f restores into an empty database, and outlives the run, unlike a
 // kept database. See docs/users-guide.md, "When a spec fails".
-func FailureDumps(n int) Option {
-	return func(c *config) {
+func FailureDumps(n int) SuiteOption {
+	return suiteOnly(func(c *config) {
 		if n < 0 {
 			c.errs = append(c.errs, fmt.Errorf("FailureDumps(%d): the cap cannot be negative; pass 0 to turn the dumps off", n))
 			return
 		}
 		c.failureDumps = n
-	}
+	})
 }
 
 const (

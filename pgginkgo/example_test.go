@@ -25,7 +25,7 @@ func ExampleStart() {
 	}
 	defer guard.Stop()
 
-	pool, err := handle.Pool(ctx, "postgres")
+	pool, err := handle.OpenPool(ctx, "postgres")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -60,10 +60,10 @@ func ExampleSuite() {
 }
 
 // Several templates: a spec picks the one it needs.
-func ExampleTemplate() {
+func ExampleDefineTemplate() {
 	var _ = pgginkgo.Suite(
-		pgginkgo.Template("schema", pgginkgo.SQLDir(os.DirFS("migrations"))),
-		pgginkgo.Template("seeded", pgginkgo.SQLDir(os.DirFS("migrations")), pgginkgo.SQLDir(os.DirFS("seed"))),
+		pgginkgo.DefineTemplate("schema", pgginkgo.SQLDir(os.DirFS("migrations"))),
+		pgginkgo.DefineTemplate("seeded", pgginkgo.SQLDir(os.DirFS("migrations")), pgginkgo.SQLDir(os.DirFS("seed"))),
 	)
-	var _ = Describe("reports", decorators.FreshDatabase(decorators.Template("seeded")), func() {})
+	var _ = Describe("reports", decorators.FreshDatabase(pgginkgo.FromTemplate("seeded")), func() {})
 }

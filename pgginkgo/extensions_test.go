@@ -22,11 +22,11 @@ import (
 var _ = Describe("A migration that creates an extension the binaries lack", func() {
 	// prepareFails builds a template of one migration, file, and returns
 	// the error Prepare fails with (Suite fails its setup with the same).
-	prepareFails := func(ctx context.Context, file, sql string, opts ...pgginkgo.Option) error {
+	prepareFails := func(ctx context.Context, file, sql string, opts ...pgginkgo.SuiteOption) error {
 		GinkgoHelper()
 		logger, logs := debugLogger()
 		migrations := fstest.MapFS{file: {Data: []byte(sql)}}
-		_, _, err := pgginkgo.Prepare(ctx, 2, append(opts, pgginkgo.Template("ext", pgginkgo.SQLDir(migrations)), pgginkgo.Logger(logger))...)
+		_, _, err := pgginkgo.Prepare(ctx, 2, append(opts, pgginkgo.DefineTemplate("ext", pgginkgo.SQLDir(migrations)), pgginkgo.Logger(logger))...)
 		Expect(err).To(HaveOccurred(), logs.String())
 		AddReportEntry("error", err.Error())
 		var pgErr *pgconn.PgError

@@ -185,8 +185,16 @@ func (h *Handle) ConnConfig(dbname string) (*pgx.ConnConfig, error) {
 	return cc, nil
 }
 
-// Pool opens a pgx pool on dbname. The caller closes it.
-func (h *Handle) Pool(ctx context.Context, dbname string) (*pgxpool.Pool, error) {
+// OpenPool opens a new pgx pool on dbname ("" for the default database),
+// which the caller must Close. Inside a spec, Database.Pool is the one to
+// use: pgginkgo owns it.
+//
+//	pool, err := pgginkgo.Cluster().OpenPool(ctx, "")
+//	if err != nil {
+//		return err
+//	}
+//	defer pool.Close()
+func (h *Handle) OpenPool(ctx context.Context, dbname string) (*pgxpool.Pool, error) {
 	return h.pool(ctx, dbname, 0)
 }
 
@@ -208,9 +216,10 @@ func (h *Handle) pool(ctx context.Context, dbname string, maxConns int32) (*pgxp
 	return p, nil
 }
 
-// SQLDB opens a database/sql handle (pgx's stdlib driver) on dbname. The
-// caller closes it.
-func (h *Handle) SQLDB(dbname string) (*sql.DB, error) {
+// OpenSQLDB opens a new database/sql handle (pgx's stdlib driver) on
+// dbname, which the caller must Close. Inside a spec, Database.SQL is the
+// one to use: pgginkgo owns it.
+func (h *Handle) OpenSQLDB(dbname string) (*sql.DB, error) {
 	cc, err := h.ConnConfig(dbname)
 	if err != nil {
 		return nil, err

@@ -66,8 +66,8 @@ func imageInfo(i image.Info) ImageInfo {
 // ImageCacheDir is the directory that holds the migrated images for these
 // options: under the cache directory (CacheDir, PGGINKGO_CACHE_DIR or the
 // default), in the subdirectory of the account PostgreSQL runs as.
-func ImageCacheDir(opts ...Option) (string, error) {
-	cfg := newConfig(opts)
+func ImageCacheDir(opts ...ClusterOption) (string, error) {
+	cfg := clusterConfig(opts)
 	if err := cfg.validate(); err != nil {
 		return "", err
 	}
@@ -91,7 +91,7 @@ func imageStoreDir(cfg *config) (string, error) {
 }
 
 // ListImages lists the images in the cache, most recently used first.
-func ListImages(opts ...Option) ([]ImageInfo, error) {
+func ListImages(opts ...ClusterOption) ([]ImageInfo, error) {
 	dir, err := ImageCacheDir(opts...)
 	if err != nil {
 		return nil, err
@@ -111,8 +111,8 @@ func ListImages(opts ...Option) ([]ImageInfo, error) {
 // beyond the limits (ImageCacheLimits; defaults 5 images, 2 GiB). With all,
 // it removes every image. It never removes an image a running suite uses,
 // and returns what it removed.
-func RemoveImages(ctx context.Context, all bool, opts ...Option) ([]ImageInfo, error) {
-	cfg := newConfig(opts)
+func RemoveImages(ctx context.Context, all bool, opts ...ClusterOption) ([]ImageInfo, error) {
+	cfg := clusterConfig(opts)
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -142,7 +142,7 @@ func RemoveImages(ctx context.Context, all bool, opts ...Option) ([]ImageInfo, e
 // returns the image, and whether it was built now (false: already there).
 //
 //	info, built, err := pgginkgo.Prepare(ctx, 4, pgginkgo.Migrations(os.DirFS("migrations")))
-func Prepare(ctx context.Context, processes int, opts ...Option) (ImageInfo, bool, error) {
+func Prepare(ctx context.Context, processes int, opts ...SuiteOption) (ImageInfo, bool, error) {
 	cfg := newConfig(opts)
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
@@ -201,8 +201,8 @@ type BinariesInfo struct {
 
 // FindBinaries resolves the binaries as Start would, downloading them
 // unless Offline. Pass Logger with debug level to see every source tried.
-func FindBinaries(ctx context.Context, opts ...Option) (BinariesInfo, error) {
-	cfg := newConfig(opts)
+func FindBinaries(ctx context.Context, opts ...ClusterOption) (BinariesInfo, error) {
+	cfg := clusterConfig(opts)
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
@@ -241,7 +241,7 @@ type Environment struct {
 }
 
 // Inspect reports the Environment for these options.
-func Inspect(opts ...Option) (Environment, error) {
+func Inspect(opts ...SuiteOption) (Environment, error) {
 	cfg := newConfig(opts)
 	if err := cfg.validate(); err != nil {
 		return Environment{}, err

@@ -108,7 +108,7 @@ func checkLeaks(ctx context.Context, b *binding, fail bool) string {
 		procPools.log.Info("terminated leaked connections", "database", b.db.name, "connections", strings.Join(lines, "; "))
 		return ""
 	}
-	return fmt.Sprintf("the spec left %d connection(s) open to its database %s:\n%s\npgginkgo terminated them, and the suite goes on. Close them before the spec ends, or pass pgginkgo.TerminateLeakedConnections() / decorators.TerminateLeaks() to terminate them without failing the spec.",
+	return fmt.Sprintf("the spec left %d connection(s) open to its database %s:\n%s\npgginkgo terminated them, and the suite goes on. Close them before the spec ends, or give this FreshDatabase (or the suite) pgginkgo.TerminateLeaks to terminate them without failing the spec.",
 		len(leaks), b.db.name, strings.Join(lines, "\n"))
 }
 

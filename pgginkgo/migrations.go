@@ -76,65 +76,59 @@ func MigrateFunc(version string, fn func(ctx context.Context, conn *pgx.Conn) er
 // a directory of .sql files.
 //
 //	var _ = pgginkgo.Suite(pgginkgo.Migrations(os.DirFS("../migrations")))
-func Migrations(fsys fs.FS) Option { return Template(DefaultTemplate, SQLDir(fsys)) }
+func Migrations(fsys fs.FS) SuiteOption { return DefineTemplate(DefaultTemplate, SQLDir(fsys)) }
 
 // DefaultTemplate is the name Migrations gives its template, and the name
 // of the empty template a suite that defines none gets. FreshDatabase
 // without a template name uses the first template the suite defines.
 const DefaultTemplate = "default"
 
-// Template defines a named template built on process 1 from sources
+// DefineTemplate defines a named template built on process 1 from sources
 // applied in order, and kept in the migrated image so that later runs
 // need not build it again:
 //
-//	pgginkgo.Template("schema", pgginkgo.SQLDir(os.DirFS("migrations"))),
-//	pgginkgo.Template("seeded", pgginkgo.SQLDir(os.DirFS("migrations")), pgginkgo.SQLDir(os.DirFS("seed"))),
+//	pgginkgo.DefineTemplate("schema", pgginkgo.SQLDir(os.DirFS("migrations"))),
+//	pgginkgo.DefineTemplate("seeded", pgginkgo.SQLDir(os.DirFS("migrations")), pgginkgo.SQLDir(os.DirFS("seed"))),
 //
-// The first template defined is the default for FreshDatabase.
-func Template(name string, sources ...Migrator) Option {
-	return func(c *config) {
+// The first template defined is the default for FreshDatabase; a spec
+// picks another with FromTemplate, and Database.TemplateName says which
+// one a database was cloned from.
+func DefineTemplate(name string, sources ...Migrator) SuiteOption {
+	return suiteOnly(func(c *config) {
 		if err := template.ValidateTemplateName(name); err != nil {
-			c.errs = append(c.errs, fmt.Errorf("Template(%q): %w", name, err))
+			c.errs = append(c.errs, fmt.Errorf("DefineTemplate(%q): %w", name, err))
 			return
 		}
 		for _, t := range c.templates {
 			if t.Name == name {
-				c.errs = append(c.errs, fmt.Errorf("Template(%q) is defined twice; give each template its own name", name))
+				c.errs = append(c.errs, fmt.Errorf("DefineTemplate(%q) is defined twice; give each template its own name", name))
 				return
 			}
 		}
 		srcs := make([]template.Migrator, len(sources))
 		for i, s := range sources {
 			if s == nil {
-				c.errs = append(c.errs, fmt.Errorf("Template(%q): source %d is nil", name, i+1))
+				c.errs = append(c.errs, fmt.Errorf("DefineTemplate(%q): source %d is nil", name, i+1))
 				return
 			}
 			srcs[i] = s
 		}
 		c.templates = append(c.templates, template.Template{Name: name, Sources: srcs})
-	}
+	})
 }
 
 // Prefetch sets how many databases per template each process owns: ready
 // and connected, in use, or being recycled. Default: two per core, at least
 // 2, at most 8.
-func Prefetch(n int) Option {
-	return func(c *config) {
+func Prefetch(n int) SuiteOption {
+	return suiteOnly(func(c *config) {
 		if n < 1 {
 			c.errs = append(c.errs, fmt.Errorf("Prefetch(%d): keep at least one database ready", n))
 			return
 		}
 		c.prefetch, c.prefetchSet = n, true
-	}
+	})
 }
-
-// KeepDatabases sets when a spec's database outlives the spec. Default
-// KeepOnFailure.
-func KeepDatabases(p KeepPolicy) Option { return func(c *config) { c.keepPolicy = p } }
-
-// TerminateLeakedConnections makes pgginkgo terminate connections a spec
-// left open to its database instead of failing the spec.
-func TerminateLeakedConnections() Option { return func(c *config) { c.leakPolicy = TerminateLeaks } }
 
 // buildTemplates runs on process 1 and records the template databases in
 // the Handle for every process.

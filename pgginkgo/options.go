@@ -16,8 +16,26 @@ import (
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/template"
 )
 
-// Option configures Start and Suite.
-type Option func(*config)
+// ClusterOption shapes the cluster (or names the existing server) and how
+// pgginkgo reaches it. Start takes only these; Suite takes them too.
+type ClusterOption func(*config)
+
+// SuiteOption configures Suite: every ClusterOption, and the options that
+// only a suite acts on, because Start builds no template and binds no
+// spec's database (DefineTemplate, Migrations, Prefetch, the keep, leak and
+// cluster-object policies, FailureDumps, AfterStart, BeforeStop,
+// WithoutImage). Passing one of those to Start is a compile error, so no
+// cluster comes up unmigrated by mistake.
+type SuiteOption interface {
+	applySuite(c *config)
+}
+
+func (o ClusterOption) applySuite(c *config) { o(c) }
+
+// suiteOnly is a SuiteOption that is not a ClusterOption.
+type suiteOnly func(*config)
+
+func (o suiteOnly) applySuite(c *config) { o(c) }
 
 // config holds every knob in one place; defaults live in defaultConfig.
 type config struct {
@@ -84,12 +102,28 @@ func DefaultSettings() map[string]string {
 }
 
 // newConfig applies opts over the defaults.
-func newConfig(opts []Option) *config {
+func newConfig(opts []SuiteOption) *config {
 	cfg := defaultConfig()
 	for _, o := range opts {
-		o(cfg)
+		if o == nil {
+			cfg.errs = append(cfg.errs, errors.New("an option is nil"))
+			continue
+		}
+		o.applySuite(cfg)
 	}
 	return cfg
+}
+
+// clusterConfig applies cluster options only (Start and the image and
+// binaries helpers).
+func clusterConfig(opts []ClusterOption) *config {
+	suite := make([]SuiteOption, len(opts))
+	for i, o := range opts {
+		if o != nil {
+			suite[i] = o
+		}
+	}
+	return newConfig(suite)
 }
 
 // validate reports every invalid option at once.
@@ -130,44 +164,44 @@ func defaultPrefetch() int {
 // Version requests a PostgreSQL major ("15") or full ("15.13.0") version.
 // Without it any installed version is used, else the newest embedded-postgres
 // knows.
-func Version(v string) Option { return func(c *config) { c.version = v } }
+func Version(v string) ClusterOption { return func(c *config) { c.version = v } }
 
 // BinariesPath uses the PostgreSQL installation at dir (the directory that
 // holds bin/, or bin/ itself). It wins over PGGINKGO_BINARIES.
-func BinariesPath(dir string) Option { return func(c *config) { c.binaries = dir } }
+func BinariesPath(dir string) ClusterOption { return func(c *config) { c.binaries = dir } }
 
 // CacheDir sets where downloaded binaries and the warm initdb cache live.
 // Defaults: PGGINKGO_CACHE_DIR, else /var/cache/pgginkgo for root, else the
 // user's cache directory.
-func CacheDir(dir string) Option { return func(c *config) { c.cacheDir = dir } }
+func CacheDir(dir string) ClusterOption { return func(c *config) { c.cacheDir = dir } }
 
 // RuntimeDir sets where cluster directories (data, socket, passfile) are
 // created. Default: /dev/shm/pgginkgo-<uid of the postgres account> on Linux
 // when /dev/shm is a tmpfs with at least 1 GiB free, else
 // $TMPDIR/pgginkgo-<uid>.
-func RuntimeDir(dir string) Option { return func(c *config) { c.runtimeDir = dir } }
+func RuntimeDir(dir string) ClusterOption { return func(c *config) { c.runtimeDir = dir } }
 
 // RunAs names the unprivileged account PostgreSQL runs as when the test
 // process is root. Default "nobody". Ignored when not root.
-func RunAs(account string) Option { return func(c *config) { c.runAs = account } }
+func RunAs(account string) ClusterOption { return func(c *config) { c.runAs = account } }
 
 // Superuser sets the name of the cluster's superuser. Default "postgres".
-func Superuser(name string) Option { return func(c *config) { c.superuser = name } }
+func Superuser(name string) ClusterOption { return func(c *config) { c.superuser = name } }
 
 // Locale and Encoding are passed to initdb. Defaults "C" and "UTF8", which
 // exist everywhere and sort predictably.
-func Locale(locale string) Option { return func(c *config) { c.locale = locale } }
+func Locale(locale string) ClusterOption { return func(c *config) { c.locale = locale } }
 
 // Encoding sets the cluster's encoding; see Locale.
-func Encoding(enc string) Option { return func(c *config) { c.encoding = enc } }
+func Encoding(enc string) ClusterOption { return func(c *config) { c.encoding = enc } }
 
 // Port fixes the TCP port. Default: a free port picked at start, which is
 // what lets suites run side by side.
-func Port(port int) Option { return func(c *config) { c.port = port } }
+func Port(port int) ClusterOption { return func(c *config) { c.port = port } }
 
 // Setting overrides one server setting (as postgres -c name=value). An empty
 // value removes a default from DefaultSettings.
-func Setting(name, value string) Option {
+func Setting(name, value string) ClusterOption {
 	return func(c *config) {
 		if !settingName.MatchString(name) {
 			c.errs = append(c.errs, fmt.Errorf("Setting(%q): not a PostgreSQL parameter name; use names like shared_buffers or log_statement", name))
@@ -198,34 +232,34 @@ var settingName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_.]*$`)
 
 // Logger sends pgginkgo's step-by-step log to l. Inside a Suite the default
 // writes to GinkgoWriter; for Start it is slog.Default().
-func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+func Logger(l *slog.Logger) ClusterOption { return func(c *config) { c.logger = l } }
 
 // StartTimeout bounds how long PostgreSQL may take to accept connections.
-func StartTimeout(d time.Duration) Option { return func(c *config) { c.startTimeout = d } }
+func StartTimeout(d time.Duration) ClusterOption { return func(c *config) { c.startTimeout = d } }
 
 // WithoutEnv keeps Start from pointing PGHOST, PGPORT, PGUSER, PGDATABASE,
 // PGPASSFILE and PGSSLMODE at the cluster.
-func WithoutEnv() Option { return func(c *config) { c.exportEnv = false } }
+func WithoutEnv() ClusterOption { return func(c *config) { c.exportEnv = false } }
 
 // RepositoryURL sets the Maven repository embedded-postgres downloads
 // binaries from, for a mirror or proxy.
-func RepositoryURL(url string) Option { return func(c *config) { c.repositoryURL = url } }
+func RepositoryURL(url string) ClusterOption { return func(c *config) { c.repositoryURL = url } }
 
 // Offline forbids downloading binaries; only explicit or installed ones are
 // used.
-func Offline() Option { return func(c *config) { c.offline = true } }
+func Offline() ClusterOption { return func(c *config) { c.offline = true } }
 
 // AfterStart runs fn in every process once the cluster is reachable and
 // the PG* variables are set. Ginkgo allows one suite-level setup node and
 // Suite uses it, so suite-wide setup of your own goes here.
-func AfterStart(fn func(ctx context.Context, h *Handle) error) Option {
-	return func(c *config) { c.afterStart = append(c.afterStart, fn) }
+func AfterStart(fn func(ctx context.Context, h *Handle) error) SuiteOption {
+	return suiteOnly(func(c *config) { c.afterStart = append(c.afterStart, fn) })
 }
 
 // BeforeStop runs fn in every process before pgginkgo closes its clients
 // and stops the cluster: the place for suite-wide teardown of your own.
-func BeforeStop(fn func(ctx context.Context, h *Handle) error) Option {
-	return func(c *config) { c.beforeStop = append(c.beforeStop, fn) }
+func BeforeStop(fn func(ctx context.Context, h *Handle) error) SuiteOption {
+	return suiteOnly(func(c *config) { c.beforeStop = append(c.beforeStop, fn) })
 }
 
 func (c *config) defaultCacheDir() string {
@@ -246,13 +280,13 @@ func (c *config) defaultCacheDir() string {
 // WithoutImage bypasses the migrated image: the run applies its
 // migrations in its own cluster, as PGGINKGO_IMAGE=off does. See
 // docs/users-guide.md, "The migrated image".
-func WithoutImage() Option { return func(c *config) { c.noImage = true } }
+func WithoutImage() SuiteOption { return suiteOnly(func(c *config) { c.noImage = true }) }
 
 // ImageCacheLimits bounds the image cache: at most maxImages images and
 // maxBytes bytes, the least recently used going first (defaults 5 and
 // 2 GiB; 0 keeps a default). An image a running suite uses is never
 // removed.
-func ImageCacheLimits(maxImages int, maxBytes int64) Option {
+func ImageCacheLimits(maxImages int, maxBytes int64) ClusterOption {
 	return func(c *config) {
 		if maxImages < 0 || maxBytes < 0 {
 			c.errs = append(c.errs, fmt.Errorf("ImageCacheLimits(%d, %d): limits cannot be negative; pass 0 to keep a default", maxImages, maxBytes))

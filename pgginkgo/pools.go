@@ -120,7 +120,7 @@ func poolFor(name string) (*prefetch, error) {
 	}
 	tmplDB, ok := procPools.h.Templates[name]
 	if !ok {
-		return nil, fmt.Errorf("pgginkgo: %w %q: the suite defines %s; add pgginkgo.Template(%q, ...) to pgginkgo.Suite or fix the name", ErrUnknownTemplate, name, procPools.h.knownTemplates(), name)
+		return nil, fmt.Errorf("pgginkgo: %w %q: the suite defines %s; add pgginkgo.DefineTemplate(%q, ...) to pgginkgo.Suite or fix the name", ErrUnknownTemplate, name, procPools.h.knownTemplates(), name)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &prefetch{

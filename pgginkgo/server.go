@@ -32,12 +32,12 @@ const urlSource = "the server URL (" + EnvServerURL + " or pgginkgo.Server)"
 // the URL, PGPASSWORD or a passfile, as libpq finds it, and reaches the
 // run's processes through a 0600 passfile only. See docs/users-guide.md,
 // "An existing server".
-func Server(serverURL string) Option { return func(c *config) { c.serverURL = serverURL } }
+func Server(serverURL string) ClusterOption { return func(c *config) { c.serverURL = serverURL } }
 
 // ServerRetention sets how long, on an existing server, a kept database
 // outlives its run (default 24 h) and how long a template may go unused
 // (default 7 days) before a run's start, or `pgginkgo gc --server`, drops it.
-func ServerRetention(kept, unusedTemplates time.Duration) Option {
+func ServerRetention(kept, unusedTemplates time.Duration) ClusterOption {
 	return func(c *config) {
 		if kept <= 0 || unusedTemplates <= 0 {
 			c.errs = append(c.errs, fmt.Errorf("ServerRetention(%v, %v): both must be positive", kept, unusedTemplates))

@@ -59,9 +59,9 @@ func databasesLike(ctx context.Context, conn *pgx.Conn, pattern string) []string
 	return names
 }
 
-func quietStart(ctx context.Context, opts ...pgginkgo.Option) (*pgginkgo.Guard, *pgginkgo.Handle, *syncBuffer, error) {
+func quietStart(ctx context.Context, opts ...pgginkgo.ClusterOption) (*pgginkgo.Guard, *pgginkgo.Handle, *syncBuffer, error) {
 	log, buf := debugLogger()
-	g, h, err := pgginkgo.Start(ctx, append([]pgginkgo.Option{pgginkgo.WithoutEnv(), pgginkgo.Logger(log)}, opts...)...)
+	g, h, err := pgginkgo.Start(ctx, append([]pgginkgo.ClusterOption{pgginkgo.WithoutEnv(), pgginkgo.Logger(log)}, opts...)...)
 	return g, h, buf, err
 }
 
@@ -94,7 +94,7 @@ var _ = Describe("Start on an existing server", Ordered, Label("external"), func
 		// The handle works by itself, with the passfile alone, even with a
 		// wrong PGPASSWORD in the environment, which libpq would prefer.
 		GinkgoT().Setenv("PGPASSWORD", "not-the-password")
-		pool, err := h.Pool(ctx, "")
+		pool, err := h.OpenPool(ctx, "")
 		Expect(err).NotTo(HaveOccurred())
 		var who string
 		Expect(pool.QueryRow(ctx, "SELECT current_user").Scan(&who)).To(Succeed())

@@ -14,6 +14,7 @@ import (
 // binding ties a database to the spec (or Ordered container) using it.
 type binding struct {
 	key      string
+	dec      *decorator
 	db       *Database
 	pool     *prefetch
 	opts     databaseOptions
@@ -28,70 +29,19 @@ type binding struct {
 
 // specs holds the binding of the spec running in this process. Ginkgo runs
 // one spec at a time per process, and every node of a spec (and every spec
-// of an Ordered container) runs in order, so the AroundNode hooks are its
-// only writers.
+// of an Ordered container) runs in order, so the AroundNode hooks are the
+// only writers of active. current is the binding of the node running now,
+// for CurrentDB, which goroutines of that node may call: hence atomic.
 var specs struct {
-	active *binding
+	active  *binding
+	current atomic.Pointer[binding]
 }
 
-// DatabaseOption configures FreshDatabase.
-type DatabaseOption func(*databaseOptions)
-
-type databaseOptions struct {
-	template string
-	keep     *KeepPolicy
-	leaks    *LeakPolicy
-}
-
-// UseTemplate picks the template a FreshDatabase clones; the suite's
-// default template otherwise.
-func UseTemplate(name string) DatabaseOption {
-	return func(o *databaseOptions) { o.template = name }
-}
-
-// Keep overrides the suite's KeepPolicy for these specs.
-func Keep(p KeepPolicy) DatabaseOption { return func(o *databaseOptions) { o.keep = &p } }
-
-// OnLeak overrides the suite's LeakPolicy for these specs.
-func OnLeak(p LeakPolicy) DatabaseOption { return func(o *databaseOptions) { o.leaks = &p } }
-
-var decoratorSeq atomic.Int64
-
-// FreshDatabaseAround is the function behind decorators.FreshDatabase: an
-// AroundNode body that gives every spec it decorates a database of its own,
-// or one database to an Ordered container's specs, reachable with DB(ctx).
-// Use the decorator; this exists so that the decorators package stays a
-// thin layer.
-func FreshDatabaseAround(opts ...DatabaseOption) func(ctx context.Context, body func(context.Context)) {
-	var o databaseOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
-	id := decoratorSeq.Add(1)
-	return func(ctx context.Context, body func(context.Context)) {
-		b := bind(ctx, id, o)
-		body(WithDB(ctx, b.db))
-	}
-}
-
-func specKey(id int64, r ginkgo.SpecReport) (key string, ordered bool) {
-	containers := make([]string, len(r.ContainerHierarchyLocations))
-	for i, l := range r.ContainerHierarchyLocations {
-		containers[i] = l.String()
-	}
-	base := fmt.Sprintf("%d|%s", id, strings.Join(containers, ";"))
-	if r.IsInOrderedContainer {
-		return base, true
-	}
-	// Every attempt of FlakeAttempts / MustPassRepeatedly is a new key, and
-	// so gets a fresh database.
-	return fmt.Sprintf("%s|%s|%s|%d", base, r.LeafNodeLocation, r.LeafNodeText, r.NumAttempts), false
-}
-
-func bind(ctx context.Context, id int64, o databaseOptions) *binding {
+func bind(ctx context.Context, d *decorator) *binding {
 	ginkgo.GinkgoHelper()
 	r := ginkgo.CurrentSpecReport()
-	key, ordered := specKey(id, r)
+	key, ordered := d.key(r)
+	o := d.opts
 	spec := fmt.Sprintf("%s|%s|%d", r.LeafNodeLocation, r.LeafNodeText, r.NumAttempts)
 	b := specs.active
 	if b != nil && b.key == key {
@@ -117,7 +67,7 @@ func bind(ctx context.Context, id int64, o databaseOptions) *binding {
 		ginkgo.Fail(err.Error())
 	}
 	procPools.stats.add(&procPools.stats.s.Acquires, time.Since(began))
-	b = &binding{key: key, db: db, pool: p, opts: o, ordered: ordered, lastSpec: spec}
+	b = &binding{key: key, dec: d, db: db, pool: p, opts: o, ordered: ordered, lastSpec: spec}
 	b.before = clusterObjectsBefore(ctx)
 	if ordered {
 		b.specText = strings.Join(r.ContainerHierarchyTexts, " ")
@@ -223,6 +173,28 @@ func releaseActive() {
 		release(b)
 	}
 	specs.active = nil
+}
+
+// releaseEndedOrdered runs before every spec (Suite registers it as a
+// ReportBeforeEach): the database of an Ordered container goes back to
+// its pool as soon as a spec outside the container starts, rather than
+// waiting for the next FreshDatabase.
+func releaseEndedOrdered(r ginkgo.SpecReport) {
+	b := specs.active
+	if b == nil || b.released || !b.ordered {
+		return
+	}
+	if key, ordered := b.dec.key(r); ordered && key == b.key {
+		return
+	}
+	releaseActive()
+}
+
+func (b *binding) objectPolicy() ClusterObjectPolicy {
+	if b.opts.objects != nil {
+		return *b.opts.objects
+	}
+	return procPools.cfg.clusterObjects
 }
 
 func keep(b *binding) {

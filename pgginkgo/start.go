@@ -31,8 +31,8 @@ import (
 // the run's lease and sweeps what killed runs left; Guard.Stop then drops
 // the run's databases. Start reads only the option, never
 // PGGINKGO_SERVER_URL, which is for suites.
-func Start(ctx context.Context, opts ...Option) (*Guard, *Handle, error) {
-	cfg := newConfig(opts)
+func Start(ctx context.Context, opts ...ClusterOption) (*Guard, *Handle, error) {
+	cfg := clusterConfig(opts)
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}

@@ -32,7 +32,7 @@ var _ = Describe("Start", func() {
 	})
 
 	It("serves queries over TCP with the password from the passfile", func(ctx SpecContext) {
-		pool, err := handle.Pool(ctx, "postgres")
+		pool, err := handle.OpenPool(ctx, "postgres")
 		Expect(err).NotTo(HaveOccurred())
 		defer pool.Close()
 		var user, addr string
@@ -40,7 +40,7 @@ var _ = Describe("Start", func() {
 		Expect(user).To(Equal("postgres"))
 		Expect(addr).To(Equal("127.0.0.1/32"))
 
-		db, err := handle.SQLDB("postgres")
+		db, err := handle.OpenSQLDB("postgres")
 		Expect(err).NotTo(HaveOccurred())
 		defer db.Close()
 		var n int
@@ -49,7 +49,7 @@ var _ = Describe("Start", func() {
 	})
 
 	It("uses the tuned defaults", func(ctx SpecContext) {
-		pool, err := handle.Pool(ctx, "postgres")
+		pool, err := handle.OpenPool(ctx, "postgres")
 		Expect(err).NotTo(HaveOccurred())
 		defer pool.Close()
 		settings := map[string]string{}
@@ -146,7 +146,7 @@ var _ = Describe("Start with settings", func() {
 		defer guard.Stop()
 		_, set := os.LookupEnv("PGPORT")
 		Expect(set).To(BeFalse(), "WithoutEnv must not export PG* variables")
-		pool, err := handle.Pool(ctx, "")
+		pool, err := handle.OpenPool(ctx, "")
 		Expect(err).NotTo(HaveOccurred())
 		defer pool.Close()
 		var sb, fsync string

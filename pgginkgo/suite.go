@@ -34,7 +34,7 @@ var suiteState struct {
 // exports PG* variables, and a SynchronizedAfterSuite in which every process
 // closes its clients and process 1 then stops the cluster. It works with
 // ginkgo -p, -procs=N and plain go test.
-func Suite(opts ...Option) bool {
+func Suite(opts ...SuiteOption) bool {
 	cfg := suiteConfig(opts)
 	log := cfg.logger
 	registerRedaction()
@@ -64,13 +64,10 @@ func Suite(opts ...Option) bool {
 		if err != nil {
 			ginkgo.Fail(err.Error())
 		}
+		// Set before the steps below, which may fail: the
+		// SynchronizedAfterSuite, which Ginkgo runs after a failed
+		// SynchronizedBeforeSuite too, then stops the cluster.
 		suiteState.guard = g
-		ginkgo.DeferCleanup(func() {
-			// Runs if a later step of this node fails; Stop is idempotent.
-			if ginkgo.CurrentSpecReport().Failed() {
-				_ = g.Stop()
-			}
-		})
 		if err := g.installTemplates(ctx, cfg, h, log); err != nil {
 			ginkgo.Fail(err.Error())
 		}
@@ -118,6 +115,10 @@ func Suite(opts ...Option) bool {
 		log.Debug("process attached to cluster", "process", ginkgo.GinkgoParallelProcess(), "cluster", h.String())
 	})
 
+	// An Ordered container's database goes back to its pool when the
+	// first spec outside the container starts.
+	ginkgo.ReportBeforeEach(releaseEndedOrdered)
+
 	ginkgo.SynchronizedAfterSuite(func(ctx ginkgo.SpecContext) {
 		if suiteState.handle != nil {
 			for _, fn := range cfg.beforeStop {
@@ -162,7 +163,7 @@ func Cluster() *Handle { return suiteState.handle }
 
 // suiteConfig builds the config once, when the suite's tree is built; its
 // logger writes to GinkgoWriter unless the user gave one.
-func suiteConfig(opts []Option) *config {
+func suiteConfig(opts []SuiteOption) *config {
 	cfg := newConfig(opts)
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.NewTextHandler(ginkgo.GinkgoWriter, &slog.HandlerOptions{Level: logLevel()}))

@@ -130,7 +130,7 @@ func sharedCacheDir() string {
 }
 
 func serverVersion(ctx context.Context, h *pgginkgo.Handle) string {
-	pool, err := h.Pool(ctx, "postgres")
+	pool, err := h.OpenPool(ctx, "postgres")
 	Expect(err).NotTo(HaveOccurred())
 	defer pool.Close()
 	var v string

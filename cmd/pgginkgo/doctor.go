@@ -105,7 +105,7 @@ func setupDoctor(fs *flag.FlagSet) func(context.Context, *cli) error {
 		}
 		r := &report{w: c.stdout}
 		fmt.Fprintf(c.stdout, "pgginkgo doctor: what a suite on this machine would use\n")
-		env, envErr := pgginkgo.Inspect(o.options()...)
+		env, envErr := pgginkgo.Inspect(o.suiteOptions()...)
 		bin, binOK := doctorBinaries(ctx, r, &o)
 		// The account is printed below, but the binaries' section is the
 		// place to say that it cannot run them.

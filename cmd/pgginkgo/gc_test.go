@@ -31,7 +31,7 @@ func startSweepServer(t *testing.T) *sweepServer {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	guard, h, err := pgginkgo.Start(ctx, pgginkgo.WithoutEnv(), pgginkgo.WithoutImage(), pgginkgo.Offline(),
+	guard, h, err := pgginkgo.Start(ctx, pgginkgo.WithoutEnv(), pgginkgo.Offline(),
 		pgginkgo.CacheDir(filepath.Join(tempDir(t), "cache")), pgginkgo.Logger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)

@@ -352,8 +352,8 @@ func (o *common) check() error {
 	return nil
 }
 
-func (o *common) options() []pgginkgo.Option {
-	var opts []pgginkgo.Option
+func (o *common) options() []pgginkgo.ClusterOption {
+	var opts []pgginkgo.ClusterOption
 	if o.cacheDir != "" {
 		opts = append(opts, pgginkgo.CacheDir(o.cacheDir))
 	}
@@ -371,6 +371,16 @@ func (o *common) options() []pgginkgo.Option {
 	}
 	if o.repository != "" {
 		opts = append(opts, pgginkgo.RepositoryURL(o.repository))
+	}
+	return opts
+}
+
+// suiteOptions are options() for the calls that also take a suite's
+// (Inspect, Prepare).
+func (o *common) suiteOptions() []pgginkgo.SuiteOption {
+	var opts []pgginkgo.SuiteOption
+	for _, opt := range o.options() {
+		opts = append(opts, opt)
 	}
 	return opts
 }

@@ -70,7 +70,7 @@ func setupPrepare(fs *flag.FlagSet) func(context.Context, *cli) error {
 		}
 		level = envLogLevel(level)
 		logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
-		opts := append(o.options(), pgginkgo.Migrations(os.DirFS(dir)), pgginkgo.Logger(logger))
+		opts := append(o.suiteOptions(), pgginkgo.Migrations(os.DirFS(dir)), pgginkgo.Logger(logger))
 
 		began := time.Now()
 		info, built, err := pgginkgo.Prepare(ctx, *procs, opts...)

@@ -16,7 +16,7 @@ import (
 // the whole container one database, shared by its specs in order, so each
 // step starts where the previous one left off. The "seeded" template starts
 // it with two customers: ann (id 1, one paid order) and bob (id 2).
-var _ = Describe("checkout", Ordered, decorators.FreshDatabase(decorators.Template("seeded")), func() {
+var _ = Describe("checkout", Ordered, decorators.FreshDatabase(pgginkgo.FromTemplate("seeded")), func() {
 	var orderID int64
 
 	It("places a pending order for an existing customer", func(ctx SpecContext) {

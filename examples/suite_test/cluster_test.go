@@ -13,7 +13,7 @@ import (
 // pgginkgo.Cluster() is this process's Handle, the same on every process.
 var _ = Describe("the suite's cluster", func() {
 	It("serves pgx clients", func(ctx SpecContext) {
-		pool, err := pgginkgo.Cluster().Pool(ctx, "") // "" is the maintenance database
+		pool, err := pgginkgo.Cluster().OpenPool(ctx, "") // "" is the maintenance database
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(pool.Close)
 
@@ -23,7 +23,7 @@ var _ = Describe("the suite's cluster", func() {
 	})
 
 	It("serves database/sql clients", func(ctx SpecContext) {
-		db, err := pgginkgo.Cluster().SQLDB("")
+		db, err := pgginkgo.Cluster().OpenSQLDB("")
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(db.Close)
 

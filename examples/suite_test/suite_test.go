@@ -36,8 +36,8 @@ func TestShop(t *testing.T) {
 // Paths are relative to this directory, where ginkgo runs the suite.
 var _ = pgginkgo.Suite(
 	// The first template is the default one: the bare schema.
-	pgginkgo.Template("schema", pgginkgo.SQLDir(os.DirFS("migrations"))),
+	pgginkgo.DefineTemplate("schema", pgginkgo.SQLDir(os.DirFS("migrations"))),
 	// The same schema plus known rows, for specs that start from existing
-	// customers: decorators.FreshDatabase(decorators.Template("seeded")).
-	pgginkgo.Template("seeded", pgginkgo.SQLDir(os.DirFS("migrations")), pgginkgo.SQLDir(os.DirFS("seed"))),
+	// customers: decorators.FreshDatabase(pgginkgo.FromTemplate("seeded")).
+	pgginkgo.DefineTemplate("seeded", pgginkgo.SQLDir(os.DirFS("migrations")), pgginkgo.SQLDir(os.DirFS("seed"))),
 )

@@ -309,7 +309,7 @@ var _ = Describe("atlas's migration directory", func() {
 	})
 })
 
-var _ = Describe("atlas's template", decorators.FreshDatabase(decorators.Template("tool-atlas")), func() {
+var _ = Describe("atlas's template", decorators.FreshDatabase(pgginkgo.FromTemplate("tool-atlas")), func() {
 	It("records every migration, fully applied, in atlas_schema_revisions", func(ctx SpecContext) {
 		revs, err := atlasRevisions{pgginkgo.DB(ctx).SQL()}.ReadRevisions(ctx)
 		Expect(err).NotTo(HaveOccurred())

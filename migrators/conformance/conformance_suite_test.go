@@ -62,12 +62,12 @@ const (
 )
 
 var _ = pgginkgo.Suite(
-	pgginkgo.Template("sqldir-sqlmigrate", sqlDirOrFailureMark(sqlMigrateDir)),
-	pgginkgo.Template("tool-sqlmigrate", pgginkgo.MigrateFunc(
+	pgginkgo.DefineTemplate("sqldir-sqlmigrate", sqlDirOrFailureMark(sqlMigrateDir)),
+	pgginkgo.DefineTemplate("tool-sqlmigrate", pgginkgo.MigrateFunc(
 		toolVersion("sql-migrate", "github.com/rubenv/sql-migrate", migrateSQL, sqlMigrateDir),
 		sqlMigrateTemplate(sqlMigrateDir))),
-	pgginkgo.Template("sqldir-atlas", sqlDirOrFailureMark(atlasDir)),
-	pgginkgo.Template("tool-atlas", pgginkgo.MigrateFunc(
+	pgginkgo.DefineTemplate("sqldir-atlas", sqlDirOrFailureMark(atlasDir)),
+	pgginkgo.DefineTemplate("tool-atlas", pgginkgo.MigrateFunc(
 		toolVersion("atlas", "ariga.io/atlas", atlasExecutor, atlasDir),
 		atlasTemplate(atlasDir))),
 )
@@ -147,7 +147,7 @@ var _ = Describe("pgginkgo.SQLDir", func() {
 func sameSchemaAsTool(format, tool string, bookkeeping ...string) {
 	Context("on testdata/"+format, func() {
 		It("builds the template without an error",
-			decorators.FreshDatabase(decorators.Template("sqldir-"+format)), func(ctx SpecContext) {
+			decorators.FreshDatabase(pgginkgo.FromTemplate("sqldir-"+format)), func(ctx SpecContext) {
 				rows, err := pgginkgo.DB(ctx).Pool().Query(ctx,
 					`SELECT coalesce(obj_description(oid, 'pg_namespace'), '') FROM pg_namespace WHERE nspname = $1`,
 					sqlDirFailureSchema)
@@ -186,7 +186,7 @@ func sameSchemaAsTool(format, tool string, bookkeeping ...string) {
 var _ = Describe("the testdata schema, as the tools build it", func() {
 	for _, format := range []string{"sqlmigrate", "atlas"} {
 		It("works on tool-"+format,
-			decorators.FreshDatabase(decorators.Template("tool-"+format)), func(ctx SpecContext) {
+			decorators.FreshDatabase(pgginkgo.FromTemplate("tool-"+format)), func(ctx SpecContext) {
 				expectWorkingSchema(ctx, pgginkgo.DB(ctx).Pool())
 			})
 	}

@@ -39,7 +39,7 @@ func sqlMigrateTemplate(dir string) func(ctx context.Context, conn *pgx.Conn) er
 // toolVersion reads sql-migrate's version.
 var migrateSQL = migrate.ExecContext
 
-var _ = Describe("sql-migrate's template", decorators.FreshDatabase(decorators.Template("tool-sqlmigrate")), func() {
+var _ = Describe("sql-migrate's template", decorators.FreshDatabase(pgginkgo.FromTemplate("tool-sqlmigrate")), func() {
 	It("records every migration in gorp_migrations", func(ctx SpecContext) {
 		records, err := migrate.GetMigrationRecords(pgginkgo.DB(ctx).SQL(), "postgres")
 		Expect(err).NotTo(HaveOccurred())

@@ -23,7 +23,7 @@ import (
 var versions = []string{"20240101120000", "20240102090000", "20240103150000", "20240104080000", "2024010412"}
 
 var _ = Describe("a template built by dbmate", func() {
-	It("holds dbmate's migrations table with every version, and the schema", decorators.FreshDatabase(decorators.Template("dbmate")), func(ctx SpecContext) {
+	It("holds dbmate's migrations table with every version, and the schema", decorators.FreshDatabase(pgginkgo.FromTemplate("dbmate")), func(ctx SpecContext) {
 		Expect(migtest.QueryStrings(ctx, `SELECT version FROM public.schema_migrations ORDER BY version`)).To(ConsistOf(versions))
 		// The transaction:false migration built a valid index, and the
 		// migration after it by name (before it by number) commented it.
@@ -37,7 +37,7 @@ var _ = Describe("a template built by dbmate", func() {
 		Expect(migtest.QueryStrings(ctx, `SELECT viewname::text FROM pg_views WHERE schemaname = 'public'`)).To(Equal([]string{"order_totals"}))
 	})
 
-	It("keeps the migrations table the option names, in a schema dbmate created", decorators.FreshDatabase(decorators.Template("dbmate_custom")), func(ctx SpecContext) {
+	It("keeps the migrations table the option names, in a schema dbmate created", decorators.FreshDatabase(pgginkgo.FromTemplate("dbmate_custom")), func(ctx SpecContext) {
 		Expect(migtest.QueryStrings(ctx, `SELECT version FROM meta.dbmate_versions`)).To(ConsistOf(versions))
 		Expect(migtest.QueryStrings(ctx, `SELECT count(*)::text FROM pg_tables WHERE tablename = 'schema_migrations'`)).To(Equal([]string{"0"}))
 	})
@@ -87,8 +87,8 @@ var _ = Describe("dbmate's own Migrate on a database cloned from the template", 
 			Expect(err).NotTo(HaveOccurred())
 			Expect(pending).To(BeZero())
 		},
-		Entry("the default migrations table", decorators.FreshDatabase(decorators.Template("dbmate")), dbmatemigrator.DefaultMigrationsTable),
-		Entry("a migrations table of its own", decorators.FreshDatabase(decorators.Template("dbmate_custom")), customTable),
+		Entry("the default migrations table", decorators.FreshDatabase(pgginkgo.FromTemplate("dbmate")), dbmatemigrator.DefaultMigrationsTable),
+		Entry("a migrations table of its own", decorators.FreshDatabase(pgginkgo.FromTemplate("dbmate_custom")), customTable),
 	)
 })
 
@@ -169,7 +169,7 @@ var _ = Describe("bad input", func() {
 			ContainSubstring("check the directory passed to dbmatemigrator.New"))))
 	})
 
-	Context("when Migrate runs", decorators.FreshDatabase(decorators.Template("empty")), func() {
+	Context("when Migrate runs", decorators.FreshDatabase(pgginkgo.FromTemplate("empty")), func() {
 		migrateOn := func(ctx context.Context, m pgginkgo.Migrator) error {
 			GinkgoHelper()
 			pc, err := pgginkgo.DB(ctx).Pool().Acquire(ctx)

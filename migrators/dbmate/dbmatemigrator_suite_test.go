@@ -21,9 +21,9 @@ func TestDbmateMigrator(t *testing.T) {
 const customTable = "meta.dbmate_versions"
 
 var _ = pgginkgo.Suite(
-	pgginkgo.Template("dbmate", dbmatemigrator.New(os.DirFS("testdata/migrations"))),
-	pgginkgo.Template("dbmate_custom", dbmatemigrator.New(os.DirFS("testdata/migrations"),
+	pgginkgo.DefineTemplate("dbmate", dbmatemigrator.New(os.DirFS("testdata/migrations"))),
+	pgginkgo.DefineTemplate("dbmate_custom", dbmatemigrator.New(os.DirFS("testdata/migrations"),
 		dbmatemigrator.MigrationsTable(customTable))),
 	// An empty database, for specs that run the adapter themselves.
-	pgginkgo.Template("empty"),
+	pgginkgo.DefineTemplate("empty"),
 )

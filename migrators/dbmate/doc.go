@@ -5,7 +5,7 @@
 //
 // The smallest use is one line next to RunSpecs:
 //
-//	var _ = pgginkgo.Suite(pgginkgo.Template("default", dbmatemigrator.New(os.DirFS("db/migrations"))))
+//	var _ = pgginkgo.Suite(pgginkgo.DefineTemplate("default", dbmatemigrator.New(os.DirFS("db/migrations"))))
 //
 // The migrations are dbmate's own files: names that start with their
 // version (20240101120000_create_users.sql), applied in the order of

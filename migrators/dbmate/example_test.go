@@ -15,7 +15,7 @@ import (
 // recorded in the migrations table the application names. (Suite
 // registers Ginkgo nodes, so this example only compiles.)
 func ExampleNew() {
-	var _ = pgginkgo.Suite(pgginkgo.Template("default", dbmatemigrator.New(os.DirFS("db/migrations"),
+	var _ = pgginkgo.Suite(pgginkgo.DefineTemplate("default", dbmatemigrator.New(os.DirFS("db/migrations"),
 		dbmatemigrator.MigrationsTable("schema_migrations"))))
 
 	var _ = Describe("signup", decorators.FreshDatabase(), func() {

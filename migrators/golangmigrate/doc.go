@@ -3,7 +3,7 @@
 // applies your migrations once, and every spec's database is a clone of
 // the result. The smallest use is one line next to RunSpecs:
 //
-//	var _ = pgginkgo.Suite(pgginkgo.Template("default", golangmigrator.New(os.DirFS("migrations"))))
+//	var _ = pgginkgo.Suite(pgginkgo.DefineTemplate("default", golangmigrator.New(os.DirFS("migrations"))))
 //
 // New reads the directory with golang-migrate's iofs source and applies it
 // through its pgx/v5 database driver, so each file runs with

@@ -12,7 +12,7 @@ import (
 // decorated with decorators.FreshDatabase() get a clone of it.
 func Example() {
 	var _ = pgginkgo.Suite(
-		pgginkgo.Template("default", golangmigrator.New(os.DirFS("migrations"),
+		pgginkgo.DefineTemplate("default", golangmigrator.New(os.DirFS("migrations"),
 			golangmigrator.MigrationsTable("app_schema_version"),
 		)),
 	)

@@ -25,10 +25,10 @@ const (
 )
 
 var _ = pgginkgo.Suite(
-	pgginkgo.Template("golangmigrate", golangmigrator.New(os.DirFS(migrationsDir))),
-	pgginkgo.Template("sqldir", pgginkgo.SQLDir(os.DirFS(migrationsDir))),
-	pgginkgo.Template("unpadded", golangmigrator.New(os.DirFS(unpaddedDir))),
-	pgginkgo.Template("sqldir_unpadded", pgginkgo.SQLDir(os.DirFS(unpaddedDir))),
-	pgginkgo.Template("custom_table", golangmigrator.New(os.DirFS(migrationsDir),
+	pgginkgo.DefineTemplate("golangmigrate", golangmigrator.New(os.DirFS(migrationsDir))),
+	pgginkgo.DefineTemplate("sqldir", pgginkgo.SQLDir(os.DirFS(migrationsDir))),
+	pgginkgo.DefineTemplate("unpadded", golangmigrator.New(os.DirFS(unpaddedDir))),
+	pgginkgo.DefineTemplate("sqldir_unpadded", pgginkgo.SQLDir(os.DirFS(unpaddedDir))),
+	pgginkgo.DefineTemplate("custom_table", golangmigrator.New(os.DirFS(migrationsDir),
 		golangmigrator.MigrationsTable("app_schema_version"))),
 )

@@ -17,13 +17,13 @@ import (
 )
 
 var _ = Describe("the template golang-migrate builds", func() {
-	It("records the last version, clean, in schema_migrations", decorators.FreshDatabase(decorators.Template("golangmigrate")), func(ctx SpecContext) {
+	It("records the last version, clean, in schema_migrations", decorators.FreshDatabase(pgginkgo.FromTemplate("golangmigrate")), func(ctx SpecContext) {
 		db := pgginkgo.DB(ctx)
 		Expect(versionRows(ctx, db, "schema_migrations")).To(Equal([]string{"5 false"}))
 		Expect(db).To(gsql.HaveTable("order_items"))
 	})
 
-	It("keeps the $$ bodies whole and fires the trigger", decorators.FreshDatabase(decorators.Template("golangmigrate")), func(ctx SpecContext) {
+	It("keeps the $$ bodies whole and fires the trigger", decorators.FreshDatabase(pgginkgo.FromTemplate("golangmigrate")), func(ctx SpecContext) {
 		db := pgginkgo.DB(ctx)
 		_, err := db.Pool().Exec(ctx, `
 			INSERT INTO customers (email, name) VALUES ('ann@example.com', 'Ann');
@@ -36,18 +36,18 @@ var _ = Describe("the template golang-migrate builds", func() {
 		Expect(db).To(gsql.HaveRow("customer_summary", gsql.Columns{"email": "ann@example.com", "orders": 1, "spent_cents": 700}))
 	})
 
-	It("builds the lone CREATE INDEX CONCURRENTLY, and valid", decorators.FreshDatabase(decorators.Template("golangmigrate")), func(ctx SpecContext) {
+	It("builds the lone CREATE INDEX CONCURRENTLY, and valid", decorators.FreshDatabase(pgginkgo.FromTemplate("golangmigrate")), func(ctx SpecContext) {
 		Expect(indexIsValid(ctx, pgginkgo.DB(ctx), "orders_status_placed_at_idx")).To(BeTrue())
 	})
 
-	It("applies 10 after 2, as numbers, not as names", decorators.FreshDatabase(decorators.Template("unpadded")), func(ctx SpecContext) {
+	It("applies 10 after 2, as numbers, not as names", decorators.FreshDatabase(pgginkgo.FromTemplate("unpadded")), func(ctx SpecContext) {
 		db := pgginkgo.DB(ctx)
 		Expect(versionRows(ctx, db, "schema_migrations")).To(Equal([]string{"10 false"}))
 		_, err := db.Pool().Exec(ctx, `INSERT INTO members (id, email, team_id) VALUES (1, 'a@b.c', 99)`)
 		Expect(err).To(MatchError(ContainSubstring("members_team_id_fkey")))
 	})
 
-	It("records the version in the table MigrationsTable names", decorators.FreshDatabase(decorators.Template("custom_table")), func(ctx SpecContext) {
+	It("records the version in the table MigrationsTable names", decorators.FreshDatabase(pgginkgo.FromTemplate("custom_table")), func(ctx SpecContext) {
 		db := pgginkgo.DB(ctx)
 		Expect(versionRows(ctx, db, "app_schema_version")).To(Equal([]string{"5 false"}))
 		Expect(db).NotTo(gsql.HaveTable("schema_migrations"))
@@ -73,13 +73,13 @@ var _ = Describe("the template golang-migrate builds", func() {
 })
 
 var _ = Describe("golang-migrate's own Up on a clone", func() {
-	It("returns ErrNoChange, reports the last version clean, and changes nothing", decorators.FreshDatabase(decorators.Template("golangmigrate")), func(ctx SpecContext) {
+	It("returns ErrNoChange, reports the last version clean, and changes nothing", decorators.FreshDatabase(pgginkgo.FromTemplate("golangmigrate")), func(ctx SpecContext) {
 		db := pgginkgo.DB(ctx)
 		before := migtest.Schema(ctx, db)
 
 		// What the application does at start. The migrate instance closes
 		// the *sql.DB it is given, so it gets one of its own, not db.SQL().
-		sqlDB, err := pgginkgo.Cluster().SQLDB(db.Name())
+		sqlDB, err := pgginkgo.Cluster().OpenSQLDB(db.Name())
 		Expect(err).NotTo(HaveOccurred())
 		drv, err := pgxmigrate.WithInstance(sqlDB, &pgxmigrate.Config{})
 		Expect(err).NotTo(HaveOccurred())
@@ -105,7 +105,7 @@ var _ = Describe("golang-migrate's own Up on a clone", func() {
 		Expect(migtest.Schema(ctx, db)).To(Equal(before))
 	})
 
-	It("returns ErrNoChange through a pgx5:// URL with x-migrations-table", decorators.FreshDatabase(decorators.Template("custom_table")), func(ctx SpecContext) {
+	It("returns ErrNoChange through a pgx5:// URL with x-migrations-table", decorators.FreshDatabase(pgginkgo.FromTemplate("custom_table")), func(ctx SpecContext) {
 		src, err := iofs.New(os.DirFS(migrationsDir), ".")
 		Expect(err).NotTo(HaveOccurred())
 		url := strings.Replace(pgginkgo.DB(ctx).URL(), "postgres://", "pgx5://", 1) + "&x-migrations-table=app_schema_version"

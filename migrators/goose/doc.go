@@ -3,7 +3,7 @@
 // once, and every spec's database is a clone of the result. The smallest
 // use is one line next to RunSpecs:
 //
-//	var _ = pgginkgo.Suite(pgginkgo.Template("default", goosemigrator.New(os.DirFS("migrations"))))
+//	var _ = pgginkgo.Suite(pgginkgo.DefineTemplate("default", goosemigrator.New(os.DirFS("migrations"))))
 //
 // New runs goose's Provider (goose.NewProvider with goose.DialectPostgres,
 // then Provider.Up) against the template database, so each file runs with

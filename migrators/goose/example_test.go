@@ -23,7 +23,7 @@ func Example() {
 	}, nil)
 
 	var _ = pgginkgo.Suite(
-		pgginkgo.Template("default", goosemigrator.New(os.DirFS("migrations"),
+		pgginkgo.DefineTemplate("default", goosemigrator.New(os.DirFS("migrations"),
 			// Change "seed-v1" whenever the Go migration's code changes.
 			goosemigrator.GoMigrations("seed-v1", seed),
 		)),

@@ -71,12 +71,12 @@ func seedWidgets() *goose.Migration {
 }
 
 var _ = pgginkgo.Suite(
-	pgginkgo.Template("goose", goosemigrator.New(os.DirFS(migrationsDir))),
-	pgginkgo.Template("sqldir", pgginkgo.SQLDir(os.DirFS(migrationsDir))),
-	pgginkgo.Template("goose_go", goosemigrator.New(os.DirFS(migrationsDir),
+	pgginkgo.DefineTemplate("goose", goosemigrator.New(os.DirFS(migrationsDir))),
+	pgginkgo.DefineTemplate("sqldir", pgginkgo.SQLDir(os.DirFS(migrationsDir))),
+	pgginkgo.DefineTemplate("goose_go", goosemigrator.New(os.DirFS(migrationsDir),
 		goosemigrator.GoMigrations(goRevision, goMigrations()...))),
-	pgginkgo.Template("goose_table", goosemigrator.New(os.DirFS(migrationsDir),
+	pgginkgo.DefineTemplate("goose_table", goosemigrator.New(os.DirFS(migrationsDir),
 		goosemigrator.TableName("schema_versions"))),
-	pgginkgo.Template("goose_gofile", goosemigrator.New(goFileFS,
+	pgginkgo.DefineTemplate("goose_gofile", goosemigrator.New(goFileFS,
 		goosemigrator.GoMigrations("widgets-v1", seedWidgets()))),
 )

@@ -14,7 +14,7 @@ import (
 )
 
 var _ = Describe("the template goose builds", func() {
-	It("records every SQL migration in goose_db_version", decorators.FreshDatabase(decorators.Template("goose")), func(ctx SpecContext) {
+	It("records every SQL migration in goose_db_version", decorators.FreshDatabase(pgginkgo.FromTemplate("goose")), func(ctx SpecContext) {
 		db := pgginkgo.DB(ctx)
 		// goose inserts version 0 when it creates its table.
 		Expect(appliedVersions(ctx, db, "goose_db_version")).To(Equal([]int64{0, 1, 2, 4, 5, 6}))
@@ -22,7 +22,7 @@ var _ = Describe("the template goose builds", func() {
 		Expect(db).To(gsql.HaveRowCount("products", 0))
 	})
 
-	It("runs the Go migrations in version order among the SQL ones", decorators.FreshDatabase(decorators.Template("goose_go")), func(ctx SpecContext) {
+	It("runs the Go migrations in version order among the SQL ones", decorators.FreshDatabase(pgginkgo.FromTemplate("goose_go")), func(ctx SpecContext) {
 		db := pgginkgo.DB(ctx)
 		Expect(appliedVersions(ctx, db, "goose_db_version")).To(Equal([]int64{0, 1, 2, 3, 4, 5, 6, 7, 8}))
 		Expect(db).To(gsql.HaveRowCount("products", 3))
@@ -33,7 +33,7 @@ var _ = Describe("the template goose builds", func() {
 		Expect(valid).To(BeTrue())
 	})
 
-	It("keeps the $$ bodies whole and fires the trigger", decorators.FreshDatabase(decorators.Template("goose")), func(ctx SpecContext) {
+	It("keeps the $$ bodies whole and fires the trigger", decorators.FreshDatabase(pgginkgo.FromTemplate("goose")), func(ctx SpecContext) {
 		db := pgginkgo.DB(ctx)
 		_, err := db.Pool().Exec(ctx, `
 			INSERT INTO customers (email, name) VALUES ('ann@example.com', 'Ann');
@@ -46,7 +46,7 @@ var _ = Describe("the template goose builds", func() {
 		Expect(db).To(gsql.HaveRow("customer_summary", gsql.Columns{"email": "ann@example.com", "orders": 1, "spent_cents": 700}))
 	})
 
-	It("builds the NO TRANSACTION file's index concurrently, and valid", decorators.FreshDatabase(decorators.Template("goose")), func(ctx SpecContext) {
+	It("builds the NO TRANSACTION file's index concurrently, and valid", decorators.FreshDatabase(pgginkgo.FromTemplate("goose")), func(ctx SpecContext) {
 		var valid bool
 		err := pgginkgo.DB(ctx).Pool().QueryRow(ctx,
 			`SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_status_placed_at_idx'::regclass`).Scan(&valid)
@@ -54,13 +54,13 @@ var _ = Describe("the template goose builds", func() {
 		Expect(valid).To(BeTrue())
 	})
 
-	It("records the versions in the table TableName names", decorators.FreshDatabase(decorators.Template("goose_table")), func(ctx SpecContext) {
+	It("records the versions in the table TableName names", decorators.FreshDatabase(pgginkgo.FromTemplate("goose_table")), func(ctx SpecContext) {
 		db := pgginkgo.DB(ctx)
 		Expect(appliedVersions(ctx, db, "schema_versions")).To(Equal([]int64{0, 1, 2, 4, 5, 6}))
 		Expect(db).NotTo(gsql.HaveTable("goose_db_version"))
 	})
 
-	It("matches a .go file in the directory to its registered Go migration and ignores the others", decorators.FreshDatabase(decorators.Template("goose_gofile")), func(ctx SpecContext) {
+	It("matches a .go file in the directory to its registered Go migration and ignores the others", decorators.FreshDatabase(pgginkgo.FromTemplate("goose_gofile")), func(ctx SpecContext) {
 		db := pgginkgo.DB(ctx)
 		Expect(appliedVersions(ctx, db, "goose_db_version")).To(Equal([]int64{0, 1, 2}))
 		Expect(db).To(gsql.HaveRowCount("widgets", 2))
@@ -77,7 +77,7 @@ var _ = Describe("the template goose builds", func() {
 })
 
 var _ = Describe("goose's own Up on a clone", func() {
-	It("finds nothing to apply, Go migrations included, and changes nothing", decorators.FreshDatabase(decorators.Template("goose_go")), func(ctx SpecContext) {
+	It("finds nothing to apply, Go migrations included, and changes nothing", decorators.FreshDatabase(pgginkgo.FromTemplate("goose_go")), func(ctx SpecContext) {
 		db := pgginkgo.DB(ctx)
 		before := migtest.Schema(ctx, db)
 		versions := appliedVersions(ctx, db, "goose_db_version")
@@ -100,7 +100,7 @@ var _ = Describe("goose's own Up on a clone", func() {
 		Expect(migtest.Schema(ctx, db)).To(Equal(before))
 	})
 
-	It("finds nothing to apply in the table TableName names", decorators.FreshDatabase(decorators.Template("goose_table")), func(ctx SpecContext) {
+	It("finds nothing to apply in the table TableName names", decorators.FreshDatabase(pgginkgo.FromTemplate("goose_table")), func(ctx SpecContext) {
 		provider, err := goose.NewProvider(goose.DialectPostgres, pgginkgo.DB(ctx).SQL(), os.DirFS(migrationsDir),
 			goose.WithTableName("schema_versions"))
 		Expect(err).NotTo(HaveOccurred())

@@ -5,7 +5,7 @@
 //
 // The smallest use is one line next to RunSpecs:
 //
-//	var _ = pgginkgo.Suite(pgginkgo.Template("default", ternmigrator.New(os.DirFS("migrations"))))
+//	var _ = pgginkgo.Suite(pgginkgo.DefineTemplate("default", ternmigrator.New(os.DirFS("migrations"))))
 //
 // The migrations are tern's own files: 001_create_users.sql,
 // 002_add_orders.sql and so on at the root of the directory, each with an

@@ -15,7 +15,7 @@ import (
 // with the template data and version table its tern.conf names. (Suite
 // registers Ginkgo nodes, so this example only compiles.)
 func ExampleNew() {
-	var _ = pgginkgo.Suite(pgginkgo.Template("default", ternmigrator.New(os.DirFS("migrations"),
+	var _ = pgginkgo.Suite(pgginkgo.DefineTemplate("default", ternmigrator.New(os.DirFS("migrations"),
 		ternmigrator.Data(map[string]any{"app_role": "shop"}),
 		ternmigrator.VersionTable("public.schema_version"))))
 

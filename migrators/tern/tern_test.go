@@ -17,7 +17,7 @@ import (
 )
 
 var _ = Describe("a template built by tern", func() {
-	It("holds tern's version table at the last migration, and the schema", decorators.FreshDatabase(decorators.Template("tern")), func(ctx SpecContext) {
+	It("holds tern's version table at the last migration, and the schema", decorators.FreshDatabase(pgginkgo.FromTemplate("tern")), func(ctx SpecContext) {
 		Expect(migtest.QueryStrings(ctx, `SELECT version::text FROM public.schema_version`)).To(Equal([]string{"4"}))
 		// The disable-tx migration ran outside a transaction: its
 		// concurrently built indexes exist and are valid.
@@ -30,7 +30,7 @@ var _ = Describe("a template built by tern", func() {
 		Expect(migtest.QueryStrings(ctx, `SELECT enum_range(NULL::customer_status)::text`)).To(Equal([]string{"{pending,active,suspended}"}))
 	})
 
-	It("renders tern's templates: shared files, Data, and the VersionTable option", decorators.FreshDatabase(decorators.Template("tern_templated")), func(ctx SpecContext) {
+	It("renders tern's templates: shared files, Data, and the VersionTable option", decorators.FreshDatabase(pgginkgo.FromTemplate("tern_templated")), func(ctx SpecContext) {
 		Expect(migtest.QueryStrings(ctx, `SELECT version::text FROM public.tern_version`)).To(Equal([]string{"3"}))
 		Expect(migtest.QueryStrings(ctx, `SELECT count(*)::text FROM pg_tables WHERE tablename = 'schema_version'`)).To(Equal([]string{"0"}))
 		Expect(migtest.QueryStrings(ctx, `SELECT obj_description('accounts'::regclass, 'pg_class')`)).To(Equal([]string{"accounts of the shop"}))
@@ -72,9 +72,9 @@ var _ = Describe("tern's own Migrate on a database cloned from the template", fu
 			Expect(after).To(Equal(current))
 			Expect(migtest.Schema(ctx, pgginkgo.DB(ctx))).To(Equal(before))
 		},
-		Entry("plain migrations", decorators.FreshDatabase(decorators.Template("tern")),
+		Entry("plain migrations", decorators.FreshDatabase(pgginkgo.FromTemplate("tern")),
 			"tern", "testdata/plain", ternmigrator.DefaultVersionTable, nil),
-		Entry("templates with Data and a version table of their own", decorators.FreshDatabase(decorators.Template("tern_templated")),
+		Entry("templates with Data and a version table of their own", decorators.FreshDatabase(pgginkgo.FromTemplate("tern_templated")),
 			"tern_templated", "testdata/templated", templatedTable, templateData),
 	)
 })
@@ -176,7 +176,7 @@ var _ = Describe("bad input", func() {
 			[]ternmigrator.Option{ternmigrator.VersionTable(" ")}, "tern: the version table name is empty"),
 	)
 
-	Context("when Migrate runs", decorators.FreshDatabase(decorators.Template("empty")), func() {
+	Context("when Migrate runs", decorators.FreshDatabase(pgginkgo.FromTemplate("empty")), func() {
 		migrateOn := func(ctx context.Context, m pgginkgo.Migrator) error {
 			GinkgoHelper()
 			pc, err := pgginkgo.DB(ctx).Pool().Acquire(ctx)

@@ -24,9 +24,9 @@ var templateData = map[string]any{"app_name": "the shop", "default_currency": "E
 const templatedTable = "public.tern_version"
 
 var _ = pgginkgo.Suite(
-	pgginkgo.Template("tern", ternmigrator.New(os.DirFS("testdata/plain"))),
-	pgginkgo.Template("tern_templated", ternmigrator.New(os.DirFS("testdata/templated"),
+	pgginkgo.DefineTemplate("tern", ternmigrator.New(os.DirFS("testdata/plain"))),
+	pgginkgo.DefineTemplate("tern_templated", ternmigrator.New(os.DirFS("testdata/templated"),
 		ternmigrator.Data(templateData), ternmigrator.VersionTable(templatedTable))),
 	// An empty database, for specs that run the adapter themselves.
-	pgginkgo.Template("empty"),
+	pgginkgo.DefineTemplate("empty"),
 )

@@ -38,7 +38,7 @@ var schemaDir = func() string {
 	return dir
 }()
 
-var _ = pgginkgo.Suite(pgginkgo.Template("bench", pgginkgo.SQLDir(os.DirFS(schemaDir))))
+var _ = pgginkgo.Suite(pgginkgo.DefineTemplate("bench", pgginkgo.SQLDir(os.DirFS(schemaDir))))
 
 func must(err error) {
 	if err != nil {

@@ -67,7 +67,7 @@ var _ = Describe("fresh databases", func() {
 		BeforeEach(func(ctx SpecContext) {
 			if admin == nil {
 				var err error
-				admin, err = pgginkgo.Cluster().Pool(context.WithoutCancel(ctx), "postgres")
+				admin, err = pgginkgo.Cluster().OpenPool(context.WithoutCancel(ctx), "postgres")
 				expectOK(err)
 			}
 		})
@@ -78,7 +78,7 @@ var _ = Describe("fresh databases", func() {
 				began := time.Now()
 				_, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", pgx.Identifier{name}.Sanitize(), pgx.Identifier{h.Templates["bench"]}.Sanitize()))
 				expectOK(err)
-				pool, err := h.Pool(ctx, name)
+				pool, err := h.OpenPool(ctx, name)
 				expectOK(err)
 				expectOK(pool.Ping(ctx))
 				baselineWaits = append(baselineWaits, time.Since(began))

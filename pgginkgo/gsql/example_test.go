@@ -38,7 +38,7 @@ func Example() {
 		return
 	}
 	defer guard.Stop()
-	pool, err := handle.Pool(ctx, "postgres")
+	pool, err := handle.OpenPool(ctx, "postgres")
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -26,7 +26,7 @@ func TestPostGIS(t *testing.T) {
 
 // One database per process: the second spec can only get a database that
 // was recycled after the first, or a replacement with a new name.
-var _ = pgginkgo.Suite(pgginkgo.Template("places", pgginkgo.SQLDir(os.DirFS("migrations"))), pgginkgo.Prefetch(1))
+var _ = pgginkgo.Suite(pgginkgo.DefineTemplate("places", pgginkgo.SQLDir(os.DirFS("migrations"))), pgginkgo.Prefetch(1))
 
 // What the first spec saw, for the second: Ginkgo runs them one after the
 // other, in this order, on the one process the outer test starts.

@@ -22,8 +22,8 @@ func TestSQLDirCompare(t *testing.T) {
 
 // The same directory, read by the zero-config reader and by dbmate.
 var _ = pgginkgo.Suite(
-	pgginkgo.Template("sqldir", pgginkgo.SQLDir(os.DirFS("../testdata/migrations"))),
-	pgginkgo.Template("dbmate", dbmatemigrator.New(os.DirFS("../testdata/migrations"))),
+	pgginkgo.DefineTemplate("sqldir", pgginkgo.SQLDir(os.DirFS("../testdata/migrations"))),
+	pgginkgo.DefineTemplate("dbmate", dbmatemigrator.New(os.DirFS("../testdata/migrations"))),
 )
 
 var _ = It("SQLDir builds the schema dbmate builds, but for dbmate's migrations table", func(ctx SpecContext) {

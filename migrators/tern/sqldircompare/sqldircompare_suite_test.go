@@ -22,8 +22,8 @@ func TestSQLDirCompare(t *testing.T) {
 
 // The same directory, read by the zero-config reader and by tern.
 var _ = pgginkgo.Suite(
-	pgginkgo.Template("sqldir", pgginkgo.SQLDir(os.DirFS("../testdata/plain"))),
-	pgginkgo.Template("tern", ternmigrator.New(os.DirFS("../testdata/plain"))),
+	pgginkgo.DefineTemplate("sqldir", pgginkgo.SQLDir(os.DirFS("../testdata/plain"))),
+	pgginkgo.DefineTemplate("tern", ternmigrator.New(os.DirFS("../testdata/plain"))),
 )
 
 var _ = It("SQLDir builds the schema tern builds, but for tern's version table", func(ctx SpecContext) {

@@ -80,7 +80,7 @@ var _ = func() bool {
 
 // ours is what a user of pgginkgo writes: one Suite line and the decorator.
 func ours() {
-	opts := []pgginkgo.Option{pgginkgo.Migrations(os.DirFS(migrations)), pgginkgo.BeforeStop(printStats)}
+	opts := []pgginkgo.SuiteOption{pgginkgo.Migrations(os.DirFS(migrations)), pgginkgo.BeforeStop(printStats)}
 	if path := os.Getenv("PGGINKGO_BENCH_PKG_LOG"); path != "" {
 		// Appending keeps every record of every process that shares the file.
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)

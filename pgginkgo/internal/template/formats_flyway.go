@@ -126,7 +126,7 @@ func tern(files []sourceFile) ([]migration, error) {
 		}
 		if j := strings.Index(f.src, "{{"); j >= 0 {
 			line, _ := lineColumn(f.src, j)
-			return nil, fmt.Errorf("migration %s:%d: a tern template {{ … }}; SQLDir does not run templates: use the tern adapter, pgginkgo.Template(\"default\", ternmigrator.New(fsys)) from github.com/pgginkgo/pgginkgo/migrators/tern", f.name, line)
+			return nil, fmt.Errorf("migration %s:%d: a tern template {{ … }}; SQLDir does not run templates: use the tern adapter, pgginkgo.DefineTemplate(\"default\", ternmigrator.New(fsys)) from github.com/pgginkgo/pgginkgo/migrators/tern", f.name, line)
 		}
 		upPart, _, _ := strings.Cut(f.src, ternSeparator)
 		body := strings.TrimSpace(upPart)

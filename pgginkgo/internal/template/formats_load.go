@@ -66,7 +66,7 @@ func (d *SQLDir) load() ([]migration, format, error) {
 	f, err := d.detectFormat(files, hasAtlasSum)
 	if err == nil && len(goMigrations) > 0 && (f == gooseFormat || f == plainFormat) {
 		err = fmt.Errorf("%s is a goose Go migration, and SQLDir applies SQL files only, so the schema would lack it; "+
-			"use the goose adapter, which runs goose itself: pgginkgo.Template(\"default\", goosemigrator.New(fsys, goosemigrator.GoMigrations(…))) "+
+			"use the goose adapter, which runs goose itself: pgginkgo.DefineTemplate(\"default\", goosemigrator.New(fsys, goosemigrator.GoMigrations(…))) "+
 			"from github.com/pgginkgo/pgginkgo/migrators/goose", goMigrations[0])
 	}
 	if err != nil {

@@ -23,8 +23,8 @@ func TestBudget(t *testing.T) {
 	RunSpecs(t, "budget fixture")
 }
 
-var _ = pgginkgo.Suite(func() []pgginkgo.Option {
-	opts := []pgginkgo.Option{pgginkgo.Migrations(os.DirFS("migrations"))}
+var _ = pgginkgo.Suite(func() []pgginkgo.SuiteOption {
+	opts := []pgginkgo.SuiteOption{pgginkgo.Migrations(os.DirFS("migrations"))}
 	if v := os.Getenv("BUDGET_MAX_CONNECTIONS"); v != "" {
 		opts = append(opts, pgginkgo.Setting("max_connections", v))
 	}

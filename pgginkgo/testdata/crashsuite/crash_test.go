@@ -21,9 +21,9 @@ func TestCrash(t *testing.T) {
 
 // CRASH_DSM sets dynamic_shared_memory_type, whose segments a killed
 // postmaster leaves in /dev/shm when it is posix.
-var _ = pgginkgo.Suite(func() []pgginkgo.Option {
+var _ = pgginkgo.Suite(func() []pgginkgo.SuiteOption {
 	if t := os.Getenv("CRASH_DSM"); t != "" {
-		return []pgginkgo.Option{pgginkgo.Setting("dynamic_shared_memory_type", t)}
+		return []pgginkgo.SuiteOption{pgginkgo.Setting("dynamic_shared_memory_type", t)}
 	}
 	return nil
 }()...)

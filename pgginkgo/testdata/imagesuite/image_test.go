@@ -82,7 +82,7 @@ func hang(ctx context.Context, conn *pgx.Conn) error {
 }
 
 var _ = pgginkgo.Suite(
-	pgginkgo.Template("default", pgginkgo.SQLDir(os.DirFS(migrationsDir())), pgginkgo.MigrateFunc("hang-v1", hang)),
+	pgginkgo.DefineTemplate("default", pgginkgo.SQLDir(os.DirFS(migrationsDir())), pgginkgo.MigrateFunc("hang-v1", hang)),
 	pgginkgo.Logger(logger()),
 )
 
