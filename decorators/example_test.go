@@ -36,3 +36,23 @@ func ExampleEnv() {
 			Expect(set).To(BeFalse())
 		})
 }
+
+// Where the decorator goes decides which nodes see the database. On the
+// container, its BeforeEach and AfterEach do too; on an It, only that It
+// (and its DeferCleanups) does, and a container's BeforeEach that asks for
+// the database fails, saying to move the decorator to the container.
+func ExampleFreshDatabase_placement() {
+	var _ = Describe("orders", decorators.FreshDatabase(), func() {
+		BeforeEach(func(ctx SpecContext) {
+			_, err := pgginkgo.DB(ctx).Pool().Exec(ctx, `INSERT INTO users (email) VALUES ('a@b.c')`)
+			Expect(err).NotTo(HaveOccurred())
+		})
+		It("sees what BeforeEach wrote", func(ctx SpecContext) { /* same database */ })
+	})
+
+	var _ = Describe("reports", func() {
+		It("needs a database of its own, here alone", decorators.FreshDatabase(pgginkgo.FromTemplate("seeded")), func(ctx SpecContext) {
+			Expect(os.Getenv("PGDATABASE")).To(Equal(pgginkgo.DB(ctx).Name()))
+		})
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 
@@ -63,6 +64,12 @@ var _ = Describe("Start with bad input", func() {
 		Entry("a template without a name", pgginkgo.DefineTemplate(""), `DefineTemplate(""): `),
 		Entry("a nil option", nil, "an option is nil"),
 	)
+
+	It("refuses, at compile time, a suite option given to Start", func(ctx SpecContext) {
+		out, err := exec.CommandContext(ctx, "go", "build", "-o", os.DevNull, "./testdata/startmisuse").CombinedOutput()
+		Expect(err).To(HaveOccurred(), "it compiled:\n%s", out)
+		Expect(string(out)).To(ContainSubstring(`testdata/startmisuse/main.go:15:52: cannot use pgginkgo.Migrations(os.DirFS("migrations")) (value of interface type pgginkgo.SuiteOption) as pgginkgo.ClusterOption value in argument to pgginkgo.Start`))
+	})
 
 	It("reports a port that is taken", func(ctx SpecContext) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")

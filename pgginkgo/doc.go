@@ -22,6 +22,20 @@
 //		})
 //	})
 //
+// In every node FreshDatabase covers, PGDATABASE names the spec's
+// database, so psql with no -d reaches it; ExportURL puts its URL under a
+// name the code under test reads:
+//
+//	var _ = Describe("the app", decorators.FreshDatabase(pgginkgo.ExportURL("DATABASE_URL")), func() { … })
+//
+// Options are typed by where they apply. A ClusterOption (Version, Port,
+// Server, …) shapes the cluster, for Start and Suite alike. A SuiteOption
+// means something only to a suite: DefineTemplate and Migrations, Prefetch,
+// FailureDumps, the hooks, and the keep, leak and cluster-object policies,
+// which are values (KeepAlways, TerminateLeaks, FailOnClusterObjects) that
+// decorators.FreshDatabase takes too, to override the suite for some
+// specs.
+//
 // Outside Ginkgo, Start returns the Guard that owns a cluster and the
 // Handle that describes it. Package decorators holds the Ginkgo decorators,
 // package gsql the Gomega matchers, and package envscope the scoped

@@ -67,3 +67,26 @@ func ExampleDefineTemplate() {
 	)
 	var _ = Describe("reports", decorators.FreshDatabase(pgginkgo.FromTemplate("seeded")), func() {})
 }
+
+// App code that reads its connection string from the environment reaches
+// the spec's database; psql and libpq tools do through PGDATABASE, which
+// FreshDatabase always sets. (This example only compiles.)
+func ExampleExportURL() {
+	var _ = Describe("the app", decorators.FreshDatabase(pgginkgo.ExportURL("DATABASE_URL")), func() {
+		It("connects as it would in production", func(ctx SpecContext) {
+			Expect(os.Getenv("DATABASE_URL")).To(Equal(pgginkgo.DB(ctx).URL()))
+			Expect(os.Getenv("PGDATABASE")).To(Equal(pgginkgo.DB(ctx).Name()))
+		})
+	})
+}
+
+// A policy is one value at both levels: the suite's default, and an
+// override for the specs one FreshDatabase decorates. (This example only
+// compiles.)
+func ExampleKeepPolicy() {
+	var _ = pgginkgo.Suite(pgginkgo.Migrations(os.DirFS("migrations")), pgginkgo.KeepNever, pgginkgo.TerminateLeaks)
+
+	var _ = Describe("the report", decorators.FreshDatabase(pgginkgo.KeepOnFailure, pgginkgo.FailOnLeak), func() {
+		It("is kept for psql when it fails", func(ctx SpecContext) {})
+	})
+}

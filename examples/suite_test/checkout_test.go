@@ -1,6 +1,7 @@
 package suite_test
 
 import (
+	"os"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -46,12 +47,13 @@ var _ = Describe("checkout", Ordered, decorators.FreshDatabase(pgginkgo.FromTemp
 
 	It("deletes a customer's orders with the customer, as psql sees it", func(ctx SpecContext) {
 		db := pgginkgo.DB(ctx)
-		// The PG* variables already point psql at the cluster; PGDATABASE
-		// points it at this container's database.
-		env := "PGDATABASE=" + db.Name()
-		Expect(psql(ctx, "select count(*) from orders", env)).To(Equal("2"))
-		psql(ctx, "delete from users where email = 'bob@example.com'", env)
-		Expect(psql(ctx, "select count(*) from orders", env)).To(Equal("1"))
+		// The PG* variables point psql at the cluster, and FreshDatabase
+		// sets PGDATABASE to this container's database in every node it
+		// covers: psql needs no connection flags at all.
+		Expect(os.Getenv("PGDATABASE")).To(Equal(db.Name()))
+		Expect(psql(ctx, "select count(*) from orders")).To(Equal("2"))
+		psql(ctx, "delete from users where email = 'bob@example.com'")
+		Expect(psql(ctx, "select count(*) from orders")).To(Equal("1"))
 		Expect(db).To(gsql.HaveRow("orders", gsql.Columns{"user_id": 1, "status": "paid"}))
 	})
 })

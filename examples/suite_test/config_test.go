@@ -3,12 +3,15 @@ package suite_test
 import (
 	"os"
 
+	"github.com/jackc/pgx/v5"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/pgginkgo/pgginkgo/decorators"
 	"github.com/pgginkgo/pgginkgo/envscope"
 	"github.com/pgginkgo/pgginkgo/examples/suite_test/shop"
+	"github.com/pgginkgo/pgginkgo/pgginkgo"
+	"github.com/pgginkgo/pgginkgo/pgginkgo/gsql"
 )
 
 // Env sets (or unsets) variables for one spec and puts back exactly what
@@ -32,5 +35,21 @@ var _ = Describe("configuration", func() {
 		Expect(mode).To(Equal("production"))
 		// The cluster's variables are still there inside the scope.
 		Expect(os.Getenv("PGHOST")).NotTo(BeEmpty())
+	})
+})
+
+// An app that reads its connection string from the environment gets the
+// spec's database through pgginkgo.ExportURL: FreshDatabase sets
+// DATABASE_URL (and PGDATABASE, for libpq tools) in every node it covers,
+// and puts back what was there after each one.
+var _ = Describe("an app configured by DATABASE_URL", decorators.FreshDatabase(pgginkgo.ExportURL("DATABASE_URL")), func() {
+	It("signs a user up through a connection of its own", func(ctx SpecContext) {
+		conn, err := pgx.Connect(ctx, os.Getenv("DATABASE_URL"))
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(conn.Close)
+
+		_, err = shop.SignUp(ctx, conn, "cy@example.com")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(pgginkgo.DB(ctx)).To(gsql.HaveRow("users", gsql.Columns{"email": "cy@example.com"}))
 	})
 })
