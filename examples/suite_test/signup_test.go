@@ -1,6 +1,8 @@
 package suite_test
 
 import (
+	"context"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -41,6 +43,22 @@ var _ = Describe("signup", decorators.FreshDatabase(), func() {
 		// database/sql code gets the same database through db.SQL().
 		_, err := db.SQL().ExecContext(ctx, `insert into orders (user_id, total_cents) values (42, 100)`)
 		Expect(err).To(MatchError(ContainSubstring("orders_user_id_fkey")))
+	})
+
+	It("signs up inside the caller's transaction, seen by no one else until it commits", func(ctx SpecContext) {
+		db := pgginkgo.DB(ctx)
+		tx, err := db.Pool().Begin(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func(ctx context.Context) { _ = tx.Rollback(ctx) }) // a no-op once committed
+		_, err = shop.SignUp(ctx, tx, "dee@example.com")
+		Expect(err).NotTo(HaveOccurred())
+
+		// A matcher given the transaction sees what it wrote; the pool
+		// does not, until the commit.
+		Expect(tx).To(gsql.HaveRow("users", gsql.Columns{"email": "dee@example.com"}))
+		Expect(db).To(gsql.HaveRowCount("users", 0))
+		Expect(tx.Commit(ctx)).To(Succeed())
+		Expect(db).To(gsql.HaveRowCount("users", 1))
 	})
 
 	It("starts from the migrated, empty schema whatever other specs wrote", func(ctx SpecContext) {

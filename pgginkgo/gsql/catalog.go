@@ -1,12 +1,12 @@
 package gsql
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/onsi/gomega/format"
 	"github.com/onsi/gomega/types"
 )
 
@@ -73,35 +73,62 @@ func (p *probe) relation(id pgx.Identifier) (kind string, err error) {
 	return kind, nil
 }
 
-// HaveColumn succeeds if the table has the column, and if a type is given,
-// if the column has that type. The type is a string read the way PostgreSQL
-// reads a type name, so aliases work ("timestamptz", "int", "varchar(20)"),
-// or a Gomega matcher, which sees the type as format_type writes it
-// ("timestamp with time zone", "character varying(20)").
+// HaveColumn succeeds if the table has the column.
 //
 //	Expect(pool).To(gsql.HaveColumn("jobs", "state"))
-//	Expect(pool).To(gsql.HaveColumn("jobs", "run_at", "timestamptz"))
-//	Expect(pool).To(gsql.HaveColumn("jobs", "note", HavePrefix("character varying")))
 //	Eventually(pool).ShouldNot(gsql.HaveColumn("jobs", "legacy_flag"))
-func HaveColumn(table, column string, typ ...any) *Matcher {
-	c := columnCheck{table: table, column: column}
-	switch {
-	case len(typ) > 1:
-		panic(fmt.Sprintf("gsql.HaveColumn takes at most one type, got %d", len(typ)))
-	case len(typ) == 1:
-		switch typ[0].(type) {
-		case string, types.GomegaMatcher:
-			c.typ = typ[0]
-		default:
-			panic(fmt.Sprintf("gsql.HaveColumn expects the type as a string such as \"text\" or as a Gomega matcher. Got:\n%s", format.Object(typ[0], 1)))
-		}
-	}
-	return newMatcher("HaveColumn", c)
+//
+// To check its type as well, use HaveColumnOfType or HaveColumnOfTypeThat.
+func HaveColumn(table, column string) *Matcher {
+	return newMatcher("HaveColumn", columnCheck{table: table, column: column})
 }
+
+// HaveColumnOfType succeeds if the table has the column and the column has
+// that type. The type is read the way PostgreSQL reads a type name, so
+// aliases work ("timestamptz", "int", "varchar(20)"); a type modifier is
+// compared only if typ has one ("varchar" matches a varchar(20)).
+//
+//	Expect(pool).To(gsql.HaveColumnOfType("jobs", "run_at", "timestamptz"))
+//	Expect(tx).To(gsql.HaveColumnOfType("jobs", "note", "text")) // after ALTER TABLE in tx
+//
+// A type PostgreSQL does not know makes the matcher fail with an error.
+func HaveColumnOfType(table, column, typ string) *Matcher {
+	return newMatcher("HaveColumnOfType", columnCheck{table: table, column: column, typ: typ, mode: ofType})
+}
+
+// HaveColumnOfTypeThat succeeds if the table has the column and its type, as
+// format_type writes it ("timestamp with time zone", "character
+// varying(20)"), satisfies the matcher.
+//
+//	Expect(pool).To(gsql.HaveColumnOfTypeThat("jobs", "note", HavePrefix("character varying")))
+func HaveColumnOfTypeThat(table, column string, typ types.GomegaMatcher) *Matcher {
+	return newMatcher("HaveColumnOfTypeThat", columnCheck{table: table, column: column, typeMatcher: typ, mode: ofTypeThat})
+}
+
+// columnMode says which of the column matchers a columnCheck is.
+type columnMode int
+
+const (
+	anyType columnMode = iota
+	ofType
+	ofTypeThat
+)
 
 type columnCheck struct {
 	table, column string
-	typ           any // nil, string or types.GomegaMatcher
+	mode          columnMode
+	typ           string
+	typeMatcher   types.GomegaMatcher
+}
+
+func (c columnCheck) validate() error {
+	switch {
+	case c.mode == ofType && strings.TrimSpace(c.typ) == "":
+		return errors.New(`the type is empty; write it as in CREATE TABLE, such as "text"`)
+	case c.mode == ofTypeThat && c.typeMatcher == nil:
+		return errors.New("the matcher of the type is nil")
+	}
+	return nil
 }
 
 // typmod matches a type modifier such as (20) or (10,2) in format_type's
@@ -109,28 +136,21 @@ type columnCheck struct {
 var typmod = regexp.MustCompile(`\s*\([^)]*\)`)
 
 func (c columnCheck) run(p *probe) (outcome, error) {
-	id, err := parseName(c.table)
-	if err != nil {
-		return outcome{}, err
-	}
-	o := outcome{subject: "table " + id.Sanitize(), predicate: "have column " + quote(c.column)}
-	switch t := c.typ.(type) {
-	case string:
-		o.predicate += " of type " + t
-	case types.GomegaMatcher:
-		o.predicate += " with a type that satisfies the matcher"
-	}
-	cols, rows, err := p.all(`SELECT a.attname AS "column", format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable
-FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, id.Sanitize())
+	id, o, err := ofTable(c.table, "have column "+quote(c.column))
 	if err != nil {
 		return o, err
 	}
-	if len(rows) == 0 {
-		if missing, err := p.tableMissing(&o, id); missing || err != nil {
-			return o, err
-		}
+	switch c.mode {
+	case ofType:
+		o.predicate += " of type " + c.typ
+	case ofTypeThat:
+		o.predicate += " with a type that satisfies the matcher"
 	}
-	p.show("Columns of "+id.Sanitize(), cols, rows)
+	rows, missing, err := p.aboutTable(&o, id, "Columns", `SELECT a.attname AS "column", format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable
+FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`)
+	if missing || err != nil {
+		return o, err
+	}
 	var actual string
 	for _, r := range rows {
 		if r[0] == c.column {
@@ -142,24 +162,14 @@ FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT 
 		return o, nil
 	}
 	o.found = fmt.Sprintf("column %s has type %s", quote(c.column), actual)
-	switch t := c.typ.(type) {
-	case nil:
+	switch c.mode {
+	case anyType:
 		o.matched = true
-	case types.GomegaMatcher:
-		o.matched, err = t.Match(actual)
-		o.detail = innerMessage(t, actual)
-	case string:
-		_, want, err := p.all(`SELECT format_type(to_regtype($1), NULL)`, t)
-		if err != nil {
-			return o, err
-		}
-		base, _ := want[0][0].(string)
-		if base == "" {
-			return o, fmt.Errorf("PostgreSQL knows no type %q in database %q; write it as in CREATE TABLE", t, p.database)
-		}
-		mod := strings.ReplaceAll(typmod.FindString(t), " ", "")
-		o.matched = typmod.ReplaceAllString(actual, "") == base &&
-			strings.Contains(strings.ReplaceAll(actual, " ", ""), mod)
+	case ofTypeThat:
+		o.matched, err = c.typeMatcher.Match(actual)
+		o.detail = innerMessage(c.typeMatcher, actual)
+	case ofType:
+		o.matched, err = p.sameType(actual, c.typ)
 	}
 	if o.matched {
 		o.found = "it does"
@@ -167,52 +177,92 @@ FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT 
 	return o, err
 }
 
-// tableMissing is asked when a catalog query found nothing, so that "no such
-// index" is not said of a table that does not exist.
-func (p *probe) tableMissing(o *outcome, id pgx.Identifier) (bool, error) {
-	kind, err := p.relation(id)
-	if err != nil || kind != "" {
+// sameType compares a type as format_type writes it with one as a spec
+// writes it.
+func (p *probe) sameType(actual, typ string) (bool, error) {
+	_, want, err := p.all(`SELECT format_type(to_regtype($1), NULL)`, typ)
+	if err != nil {
 		return false, err
 	}
-	o.found = fmt.Sprintf("there is no table %s", id.Sanitize())
-	return true, nil
+	base, _ := want[0][0].(string)
+	if base == "" {
+		return false, fmt.Errorf("PostgreSQL knows no type %q in database %q; write it as in CREATE TABLE", typ, p.database)
+	}
+	mod := strings.ReplaceAll(typmod.FindString(typ), " ", "")
+	return typmod.ReplaceAllString(actual, "") == base &&
+		strings.Contains(strings.ReplaceAll(actual, " ", ""), mod), nil
 }
 
-// HaveIndex succeeds if the table has an index of that name (a string), or
-// an index whose key columns are exactly these, in this order (a []string).
+// ofTable reads a check's table name and starts its outcome, whose subject
+// is the table.
+func ofTable(table, predicate string) (pgx.Identifier, outcome, error) {
+	id, err := parseName(table)
+	if err != nil {
+		return nil, outcome{}, err
+	}
+	return id, outcome{subject: "table " + id.Sanitize(), predicate: predicate}, nil
+}
+
+// aboutTable runs a catalog query whose $1 is the table and shows its rows
+// under "<caption> of <table>". When it finds nothing because there is no
+// such table, it says so in o.found and returns missing, so that "no such
+// index" is not said of a table that does not exist.
+func (p *probe) aboutTable(o *outcome, id pgx.Identifier, caption, sql string) (rows [][]any, missing bool, err error) {
+	cols, rows, err := p.all(sql, id.Sanitize())
+	if err != nil {
+		return nil, false, err
+	}
+	if len(rows) == 0 {
+		kind, err := p.relation(id)
+		if err != nil || kind == "" {
+			o.found = fmt.Sprintf("there is no table %s", id.Sanitize())
+			return nil, err == nil, err
+		}
+	}
+	p.show(caption+" of "+id.Sanitize(), cols, rows)
+	return rows, false, nil
+}
+
+// HaveIndex succeeds if the table has an index of that name.
 //
 //	Expect(pool).To(gsql.HaveIndex("jobs", "jobs_state_idx"))
-//	Expect(pool).To(gsql.HaveIndex("jobs", []string{"queue", "run_at"}))
 //	Eventually(pool).Should(gsql.HaveIndex("jobs", "jobs_state_idx")) // CREATE INDEX CONCURRENTLY
-func HaveIndex(table string, nameOrColumns any) *Matcher {
-	c := indexCheck{table: table}
-	switch v := nameOrColumns.(type) {
-	case string:
-		c.name = v
-	case []string:
-		if len(v) == 0 {
-			panic("gsql.HaveIndex needs at least one column")
-		}
-		c.columns = v
-	default:
-		panic(fmt.Sprintf("gsql.HaveIndex expects an index name (string) or its columns ([]string). Got:\n%s", format.Object(nameOrColumns, 1)))
-	}
-	return newMatcher("HaveIndex", c)
+//
+// To find an index by its columns, use HaveIndexOn.
+func HaveIndex(table, name string) *Matcher {
+	return newMatcher("HaveIndex", indexCheck{table: table, name: name})
+}
+
+// HaveIndexOn succeeds if the table has an index whose key columns are
+// exactly these, in this order, whatever its name. INCLUDE columns are not
+// key columns, and an expression such as lower(email) has no column.
+//
+//	Expect(pool).To(gsql.HaveIndexOn("jobs", "queue", "run_at"))
+//	Expect(pool).NotTo(gsql.HaveIndexOn("jobs", "run_at", "queue"))
+func HaveIndexOn(table string, columns ...string) *Matcher {
+	return newMatcher("HaveIndexOn", indexCheck{table: table, columns: columns, on: true})
 }
 
 type indexCheck struct {
 	table   string
 	name    string
 	columns []string
+	on      bool // HaveIndexOn: by columns
+}
+
+func (c indexCheck) validate() error {
+	if c.on && len(c.columns) == 0 {
+		return errors.New("no columns given; name the index's key columns in order, or find it by name with HaveIndex")
+	}
+	return nil
 }
 
 func (c indexCheck) run(p *probe) (outcome, error) {
-	id, err := parseName(c.table)
+	id, o, err := ofTable(c.table, "have index "+quote(c.name))
 	if err != nil {
-		return outcome{}, err
+		return o, err
 	}
-	o := outcome{subject: "table " + id.Sanitize(), predicate: "have index " + quote(c.name)}
-	if c.columns != nil {
+	if c.on {
 		quoted := make([]string, len(c.columns))
 		for i, col := range c.columns {
 			quoted[i] = quote(col)
@@ -221,23 +271,17 @@ func (c indexCheck) run(p *probe) (outcome, error) {
 	}
 	// Key columns only, in key order; an expression has no column and is
 	// left out, so an index on lower(email) has no columns.
-	cols, rows, err := p.all(`SELECT i.relname AS index,
+	rows, missing, err := p.aboutTable(&o, id, "Indexes", `SELECT i.relname AS index,
   to_json(ARRAY(SELECT a.attname::text FROM generate_series(0, x.indnkeyatts - 1) AS k(n)
     JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[k.n] ORDER BY k.n)) AS columns,
   pg_get_indexdef(x.indexrelid) AS definition
-FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = to_regclass($1) ORDER BY 1`, id.Sanitize())
-	if err != nil {
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = to_regclass($1) ORDER BY 1`)
+	if missing || err != nil {
 		return o, err
 	}
-	if len(rows) == 0 {
-		if missing, err := p.tableMissing(&o, id); missing || err != nil {
-			return o, err
-		}
-	}
-	p.show("Indexes of "+id.Sanitize(), cols, rows)
 	o.found = "it has no such index"
 	for _, r := range rows {
-		if (c.columns == nil && r[0] == c.name) || (c.columns != nil && sameNames(r[1], c.columns)) {
+		if (!c.on && r[0] == c.name) || (c.on && sameNames(r[1], c.columns)) {
 			o.matched, o.found = true, fmt.Sprintf("it has %s", r[2])
 			break
 		}
@@ -270,24 +314,17 @@ func HaveConstraint(table, name string) *Matcher {
 type constraintCheck struct{ table, name string }
 
 func (c constraintCheck) run(p *probe) (outcome, error) {
-	id, err := parseName(c.table)
-	if err != nil {
-		return outcome{}, err
-	}
-	o := outcome{subject: "table " + id.Sanitize(), predicate: "have constraint " + quote(c.name)}
-	cols, rows, err := p.all(`SELECT conname AS "constraint",
-  CASE contype WHEN 'p' THEN 'primary key' WHEN 'f' THEN 'foreign key' WHEN 'u' THEN 'unique' WHEN 'c' THEN 'check' WHEN 'x' THEN 'exclusion' WHEN 'n' THEN 'not null' ELSE contype::text END AS type,
-  pg_get_constraintdef(oid) AS definition
-FROM pg_constraint WHERE conrelid = to_regclass($1) ORDER BY 1`, id.Sanitize())
+	id, o, err := ofTable(c.table, "have constraint "+quote(c.name))
 	if err != nil {
 		return o, err
 	}
-	if len(rows) == 0 {
-		if missing, err := p.tableMissing(&o, id); missing || err != nil {
-			return o, err
-		}
+	rows, missing, err := p.aboutTable(&o, id, "Constraints", `SELECT conname AS "constraint",
+  CASE contype WHEN 'p' THEN 'primary key' WHEN 'f' THEN 'foreign key' WHEN 'u' THEN 'unique' WHEN 'c' THEN 'check' WHEN 'x' THEN 'exclusion' WHEN 'n' THEN 'not null' ELSE contype::text END AS type,
+  pg_get_constraintdef(oid) AS definition
+FROM pg_constraint WHERE conrelid = to_regclass($1) ORDER BY 1`)
+	if missing || err != nil {
+		return o, err
 	}
-	p.show("Constraints of "+id.Sanitize(), cols, rows)
 	o.found = "it has no such constraint"
 	for _, r := range rows {
 		if r[0] == c.name {

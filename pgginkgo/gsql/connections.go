@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/onsi/gomega/format"
 	"github.com/onsi/gomega/gcustom"
 	"github.com/onsi/gomega/types"
 
@@ -40,32 +39,23 @@ type Connection struct {
 // failure message lists those still open with their pid, user,
 // application_name, state and last query.
 //
-// The checker is the connection running the check and, when db is a pool,
-// the pool's idle connections, which it borrows while it looks: an idle
-// connection in the test's own pool was returned, not leaked. Connections
-// checked out of that pool are reported.
+// The checker is the connection running the check and, when it is handed a
+// pool or a *sql.DB, that pool's idle connections, which it borrows while it
+// looks: an idle connection in the test's own pool was returned, not leaked.
+// Connections checked out of that pool are reported. A pgx.Tx or a
+// *pgxpool.Conn is one connection of a pool gsql cannot see, whose idle
+// connections it would report as leaks, so HaveOpenConnections fails on
+// them with a message that asks for the pool; a *pgx.Conn is the checker.
 //
-// Arguments say which connections to ignore:
+// Arguments say which connections to ignore, each a matcher of a Connection:
 //
-//	HaveOpenConnections("pgbouncer")                     // application_name "pgbouncer"
-//	HaveOpenConnections(gsql.IgnoringApplication("psql")) // the same, spelled out
-//	HaveOpenConnections(snapshot)                         // a []Connection from Connections
-//	HaveOpenConnections(HaveField("State", "idle"))       // any matcher of a Connection
-func HaveOpenConnections(ignoring ...any) *Matcher {
-	c := connectionsCheck{}
-	for _, ign := range ignoring {
-		switch v := ign.(type) {
-		case string:
-			c.ignore = append(c.ignore, IgnoringApplication(v))
-		case []Connection:
-			c.ignore = append(c.ignore, IgnoringConnections(v))
-		case types.GomegaMatcher:
-			c.ignore = append(c.ignore, v)
-		default:
-			panic(fmt.Sprintf("gsql.HaveOpenConnections expects an application name (string), a []gsql.Connection or a Gomega matcher of a gsql.Connection. Got:\n%s", format.Object(ign, 1)))
-		}
-	}
-	return newMatcher("HaveOpenConnections", c)
+//	HaveOpenConnections(gsql.IgnoringApplication("pgbouncer")) // application_name "pgbouncer"
+//	HaveOpenConnections(gsql.IgnoringConnections(snapshot))    // a []Connection from Connections
+//	HaveOpenConnections(HaveField("State", "idle"))             // any matcher of a Connection
+func HaveOpenConnections(ignoring ...types.GomegaMatcher) *Matcher {
+	m := newMatcher("HaveOpenConnections", connectionsCheck{ignore: ignoring})
+	m.whole = true
+	return m
 }
 
 // IgnoringApplication makes HaveOpenConnections ignore clients that set this
@@ -86,7 +76,7 @@ func IgnoringApplication(name string) types.GomegaMatcher {
 //		Expect(err).NotTo(HaveOccurred())
 //	})
 //	AfterEach(func() {
-//		Eventually(pool).ShouldNot(gsql.HaveOpenConnections(before))
+//		Eventually(pool).ShouldNot(gsql.HaveOpenConnections(gsql.IgnoringConnections(before)))
 //	})
 //
 // A connection is the same if its pid and start time are, since PostgreSQL
@@ -104,9 +94,10 @@ func IgnoringConnections(snapshot []Connection) types.GomegaMatcher {
 
 // Connections lists the clients connected to db's database other than the
 // checker (as HaveOpenConnections defines it), for a snapshot to give to
-// HaveOpenConnections or to inspect.
+// IgnoringConnections or to inspect. db is any database HaveOpenConnections
+// accepts.
 func Connections(ctx context.Context, db any) ([]Connection, error) {
-	src, err := resolve(db)
+	src, err := resolve(db, true)
 	if err != nil {
 		return nil, fmt.Errorf("gsql.Connections %w", err)
 	}
@@ -125,6 +116,15 @@ func Connections(ctx context.Context, db any) ([]Connection, error) {
 }
 
 type connectionsCheck struct{ ignore []types.GomegaMatcher }
+
+func (c connectionsCheck) validate() error {
+	for i, ign := range c.ignore {
+		if ign == nil {
+			return fmt.Errorf("ignoring matcher %d of %d is nil", i+1, len(c.ignore))
+		}
+	}
+	return nil
+}
 
 func (c connectionsCheck) run(p *probe) (outcome, error) {
 	o := outcome{subject: "the database", predicate: "have open connections other than the checker's"}

@@ -56,7 +56,7 @@ var _ = Describe("what a matcher accepts as the database", func() {
 	Describe("refusing anything else", func() {
 		It("names the accepted types and shows the value", func() {
 			_, err := gsql.HaveTable("jobs").Match(42)
-			Expect(err).To(MatchError(HavePrefix("gsql.HaveTable expects a *pgxpool.Pool, a *pgx.Conn, a *sql.DB or a gsql.PoolProvider")))
+			Expect(err).To(MatchError(HavePrefix("gsql.HaveTable expects a *pgxpool.Pool, a *pgxpool.Conn, a *pgx.Conn, a pgx.Tx, a *sql.DB or a gsql.PoolProvider")))
 			Expect(err.Error()).To(ContainSubstring("<int>: 42"))
 		})
 

@@ -5,6 +5,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/types"
 
 	"github.com/pgginkgo/pgginkgo/pgginkgo/gsql"
 )
@@ -16,18 +17,18 @@ var _ = Describe("catalog matchers", func() {
 	})
 
 	It("compare column types the way PostgreSQL reads them", func() {
-		Expect(pool).To(gsql.HaveColumn("jobs", "attempts", "int"))
-		Expect(pool).To(gsql.HaveColumn("jobs", "attempts", "integer"))
-		Expect(pool).To(gsql.HaveColumn("jobs", "note", "varchar"))
-		Expect(pool).To(gsql.HaveColumn("jobs", "note", "varchar(20)"))
-		Expect(pool).NotTo(gsql.HaveColumn("jobs", "note", "varchar(30)"))
-		Expect(pool).To(gsql.HaveColumn("jobs", "price", "numeric(10, 2)"))
-		Expect(pool).To(gsql.HaveColumn("jobs", "state", "job_state"))
-		Expect(pool).To(gsql.HaveColumn("jobs", "note", HavePrefix("character varying")))
+		Expect(pool).To(gsql.HaveColumnOfType("jobs", "attempts", "int"))
+		Expect(pool).To(gsql.HaveColumnOfType("jobs", "attempts", "integer"))
+		Expect(pool).To(gsql.HaveColumnOfType("jobs", "note", "varchar"))
+		Expect(pool).To(gsql.HaveColumnOfType("jobs", "note", "varchar(20)"))
+		Expect(pool).NotTo(gsql.HaveColumnOfType("jobs", "note", "varchar(30)"))
+		Expect(pool).To(gsql.HaveColumnOfType("jobs", "price", "numeric(10, 2)"))
+		Expect(pool).To(gsql.HaveColumnOfType("jobs", "state", "job_state"))
+		Expect(pool).To(gsql.HaveColumnOfTypeThat("jobs", "note", HavePrefix("character varying")))
 	})
 
 	It("explain a column type that does not satisfy a matcher", func() {
-		msg := InterceptGomegaFailure(func() { Expect(pool).To(gsql.HaveColumn("jobs", "note", Equal("text"))) }).Error()
+		msg := InterceptGomegaFailure(func() { Expect(pool).To(gsql.HaveColumnOfTypeThat("jobs", "note", Equal("text"))) }).Error()
 		Expect(msg).To(HavePrefix("Expected table \"jobs\" to have column \"note\" with a type that satisfies the matcher, but column \"note\" has type character varying(20).\nExpected\n    <string>: character varying(20)\nto equal\n    <string>: text\n"))
 	})
 
@@ -42,40 +43,81 @@ var _ = Describe("catalog matchers", func() {
 	})
 
 	It("refuse a type PostgreSQL does not know", func() {
-		_, err := gsql.HaveColumn("jobs", "note", "texty").Match(pool)
+		_, err := gsql.HaveColumnOfType("jobs", "note", "texty").Match(pool)
 		Expect(err).To(MatchError(ContainSubstring(`PostgreSQL knows no type "texty"`)))
 	})
 
 	It("find an index by its key columns in order, ignoring INCLUDE columns", func(ctx SpecContext) {
 		exec(ctx, `CREATE UNIQUE INDEX jobs_token_idx ON jobs (token) INCLUDE (state); CREATE INDEX jobs_lower_queue_idx ON jobs (lower(queue))`)
-		Expect(pool).To(gsql.HaveIndex("jobs", []string{"token"}))
-		Expect(pool).To(gsql.HaveIndex("jobs", []string{"id"}))
-		Expect(pool).NotTo(gsql.HaveIndex("jobs", []string{"run_at", "queue"}))
+		Expect(pool).To(gsql.HaveIndexOn("jobs", "token"))
+		Expect(pool).To(gsql.HaveIndexOn("jobs", "id"))
+		Expect(pool).NotTo(gsql.HaveIndexOn("jobs", "run_at", "queue"))
 		Expect(pool).To(gsql.HaveIndex("jobs", "jobs_lower_queue_idx"))
 		Expect(pool).NotTo(gsql.HaveIndex("audit.events", "jobs_pkey"))
 		Expect(pool).To(gsql.HaveIndex("audit.events", "events_pkey"))
 	})
 
-	It("panic at once when called wrongly, naming the mistake", func() {
-		Expect(func() { gsql.HaveIndex("jobs", 3) }).To(PanicWith(ContainSubstring("an index name (string) or its columns ([]string). Got:\n    <int>: 3")))
-		Expect(func() { gsql.HaveIndex("jobs", []string{}) }).To(PanicWith(ContainSubstring("at least one column")))
-		Expect(func() { gsql.HaveColumn("jobs", "id", 3) }).To(PanicWith(ContainSubstring("as a string such as \"text\" or as a Gomega matcher")))
-		Expect(func() { gsql.HaveColumn("jobs", "id", "int", "text") }).To(PanicWith(ContainSubstring("at most one type")))
-		Expect(func() { gsql.HaveRowCount("jobs", "3") }).To(PanicWith(ContainSubstring("an integer or a Gomega matcher. Got:\n    <string>: 3")))
-		Expect(func() { gsql.HaveRow("jobs", nil) }).To(PanicWith(ContainSubstring("at least one column")))
-		Expect(func() { gsql.HaveOpenConnections(3) }).To(PanicWith(ContainSubstring("Got:\n    <int>: 3")))
+	It("find an index by its name or by its key columns, the name being any", func(ctx SpecContext) {
+		exec(ctx, `CREATE INDEX jobs_state_idx ON jobs (state)`)
+		Expect(pool).To(gsql.HaveIndex("jobs", "jobs_state_idx"))
+		Expect(pool).To(gsql.HaveIndexOn("jobs", "state"))
+		Expect(pool).NotTo(gsql.HaveIndex("jobs", "state"), "a column is not an index name")
+		Expect(pool).NotTo(gsql.HaveIndexOn("jobs", "jobs_state_idx"), "an index name is not a column")
+		msg := InterceptGomegaFailure(func() { Expect(pool).To(gsql.HaveIndexOn("jobs", "queue")) }).Error()
+		Expect(msg).To(HavePrefix(`Expected table "jobs" to have an index on ("queue"), but it has no such index.`))
 	})
 })
 
-var _ = Describe("HaveRowCount", func() {
-	It("hands a matcher the count as an int", func() {
-		Expect(pool).To(gsql.HaveRowCount("jobs", BeNumerically(">=", 3)))
-		Expect(pool).To(gsql.HaveRowCount("jobs", Equal(3)))
-		Expect(pool).To(gsql.HaveRowCount("jobs", int64(3)))
-		msg := InterceptGomegaFailure(func() { Expect(pool).To(gsql.HaveRowCount("jobs", BeNumerically(">", 5))) }).Error()
+var _ = Describe("HaveRowCount and HaveRowCountThat", func() {
+	It("count exactly with an int", func() {
+		Expect(pool).To(gsql.HaveRowCount("jobs", 3))
+		Expect(pool).NotTo(gsql.HaveRowCount("jobs", 2))
+		Expect(pool).To(gsql.HaveRowCount("audit.events", 0))
+	})
+
+	It("hand a matcher the count as an int", func() {
+		Expect(pool).To(gsql.HaveRowCountThat("jobs", BeNumerically(">=", 3)))
+		Expect(pool).To(gsql.HaveRowCountThat("jobs", Equal(3)))
+		Expect(pool).NotTo(gsql.HaveRowCountThat("jobs", BeNumerically(">", 3)))
+		msg := InterceptGomegaFailure(func() { Expect(pool).To(gsql.HaveRowCountThat("jobs", BeNumerically(">", 5))) }).Error()
 		Expect(msg).To(HavePrefix("Expected table \"jobs\" to have a row count that satisfies the matcher, but it has 3.\nExpected\n    <int>: 3\nto be >\n    <int>: 5\n"))
 	})
 })
+
+// Invalid arguments are Gomega failures, never panics, and Eventually gives
+// up on them at once, since no database can satisfy them.
+var _ = DescribeTable("invalid arguments",
+	func(m func() types.GomegaMatcher, message string) {
+		var matcher types.GomegaMatcher
+		Expect(func() { matcher = m() }).NotTo(Panic())
+		ok, err := matcher.Match(pool)
+		Expect(ok).To(BeFalse())
+		Expect(err).To(MatchError(message))
+
+		start := time.Now()
+		failure := InterceptGomegaFailure(func() { Eventually(pool).WithTimeout(5 * time.Second).Should(matcher) })
+		Expect(failure).To(MatchError(ContainSubstring(message)))
+		Expect(time.Since(start)).To(BeNumerically("<", 2*time.Second))
+	},
+	Entry("a negative row count", func() types.GomegaMatcher { return gsql.HaveRowCount("jobs", -1) },
+		"gsql.HaveRowCount: a table cannot have -1 rows; for a range of counts, use HaveRowCountThat"),
+	Entry("a nil count matcher", func() types.GomegaMatcher { return gsql.HaveRowCountThat("jobs", nil) },
+		"gsql.HaveRowCountThat: the matcher of the count is nil"),
+	Entry("an index on no columns", func() types.GomegaMatcher { return gsql.HaveIndexOn("jobs") },
+		"gsql.HaveIndexOn: no columns given; name the index's key columns in order, or find it by name with HaveIndex"),
+	Entry("an empty type", func() types.GomegaMatcher { return gsql.HaveColumnOfType("jobs", "id", " ") },
+		`gsql.HaveColumnOfType: the type is empty; write it as in CREATE TABLE, such as "text"`),
+	Entry("a nil type matcher", func() types.GomegaMatcher { return gsql.HaveColumnOfTypeThat("jobs", "id", nil) },
+		"gsql.HaveColumnOfTypeThat: the matcher of the type is nil"),
+	Entry("no columns for HaveRow", func() types.GomegaMatcher { return gsql.HaveRow("jobs", nil) },
+		`gsql.HaveRow: the Columns are empty, so there is nothing to compare; to ask for any row at all, use HaveRowCountThat(table, BeNumerically(">", 0))`),
+	Entry("a nil ignoring matcher", func() types.GomegaMatcher { return gsql.HaveOpenConnections(gsql.IgnoringApplication("x"), nil) },
+		"gsql.HaveOpenConnections: ignoring matcher 2 of 2 is nil"),
+	Entry("That with nil", func() types.GomegaMatcher { return gsql.HaveRows("SELECT 1").That(nil) },
+		"gsql.HaveRows: That was given a nil matcher"),
+	Entry("a malformed table name", func() types.GomegaMatcher { return gsql.HaveRowCount("a.b.c", 0) },
+		`gsql.HaveRowCount: name "a.b.c" has 3 parts; write schema.table or table (quote a dot that belongs to a name: "a.b")`),
+)
 
 var _ = Describe("HaveRow", func() {
 	It("compares plain values by what they mean, not their Go type", func() {

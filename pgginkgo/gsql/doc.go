@@ -9,12 +9,14 @@ To start with, hand a matcher the pool your spec already has:
 	Expect(pool).To(gsql.HaveTable("jobs"))
 
 The matcher takes one connection from the pool, asks the catalog, and gives the
-connection back. A *pgx.Conn, a *sql.DB or the spec database of package
-pgginkgo work the same (see PoolProvider).
+connection back. A *pgxpool.Conn, a *pgx.Conn, a *sql.DB or the spec database
+of package pgginkgo work the same (see PoolProvider), and so does a pgx.Tx,
+which shows what the transaction has not committed yet (see Transactions).
 
 Asserting on rows is the common case:
 
 	Expect(pool).To(gsql.HaveRowCount("jobs", 3))
+	Expect(pool).To(gsql.HaveRowCountThat("jobs", BeNumerically(">=", 3)))
 	Expect(pool).To(gsql.HaveRow("users", gsql.Columns{"email": "ann@example.com"}))
 
 Code under test often writes from another goroutine or process, so most
@@ -62,8 +64,11 @@ map[string]any whose values have a few plain Go types, listed at Rows:
 After migrations, assert on what they built:
 
 	Expect(pool).To(gsql.HaveTable("audit.events"))
-	Expect(pool).To(gsql.HaveColumn("jobs", "run_at", "timestamptz"))
-	Expect(pool).To(gsql.HaveIndex("jobs", []string{"queue", "run_at"}))
+	Expect(pool).To(gsql.HaveColumn("jobs", "state"))
+	Expect(pool).To(gsql.HaveColumnOfType("jobs", "run_at", "timestamptz"))
+	Expect(pool).To(gsql.HaveColumnOfTypeThat("jobs", "note", HavePrefix("character varying")))
+	Expect(pool).To(gsql.HaveIndex("jobs", "jobs_state_idx"))
+	Expect(pool).To(gsql.HaveIndexOn("jobs", "queue", "run_at"))
 	Expect(pool).To(gsql.HaveConstraint("jobs", "jobs_queue_fkey"))
 
 and on the server around the database:
@@ -86,7 +91,50 @@ Every other client counts, including a second pool of the test itself. Ignore
 what belongs there by application_name, by a snapshot taken with Connections
 before the spec, or by any matcher of a Connection:
 
-	Eventually(pool).ShouldNot(gsql.HaveOpenConnections("pgbouncer", before, HaveField("State", "idle")))
+	Eventually(pool).ShouldNot(gsql.HaveOpenConnections(
+		gsql.IgnoringApplication("pgbouncer"),
+		gsql.IgnoringConnections(before),
+		HaveField("State", "idle"),
+	))
+
+A leak check needs the whole pool, so HaveOpenConnections and Connections
+refuse a pgx.Tx and a *pgxpool.Conn: the idle connections of the pool behind
+them would count as leaks.
+
+# Transactions
+
+Hand a matcher the spec's transaction to assert what the transaction itself
+sees, before it commits:
+
+	tx, err := pool.Begin(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	defer tx.Rollback(ctx)
+	_, err = tx.Exec(ctx, "INSERT INTO accounts (email) VALUES ('a@b.c')")
+	Expect(err).NotTo(HaveOccurred())
+
+	Expect(tx).To(gsql.HaveRow("accounts", gsql.Columns{"email": "a@b.c"}))      // tx sees its row
+	Expect(pool).NotTo(gsql.HaveRow("accounts", gsql.Columns{"email": "a@b.c"})) // nobody else does yet
+
+The same holds for schema: HaveTable, HaveColumn and the other catalog
+matchers on a pgx.Tx see the tables, columns, indexes and roles it created.
+A *pgxpool.Conn or *pgx.Conn with a transaction open (BEGIN sent through it)
+is looked through the same way.
+
+Through a transaction, each check runs inside a savepoint of its own, which
+it rolls back when it is done, whatever happened: a check never changes what
+the transaction holds (a query given to HaveRows or Rows that writes is
+undone too; write with tx.Exec), and a query that fails, such as one on a
+table that does not exist, makes the matcher fail while the transaction goes
+on as if gsql had not looked. The check's time limit is set as the
+statement_timeout inside the savepoint, so a query blocked by a lock also
+ends with an ordinary error that the savepoint undoes. Two things end the
+transaction all the same: a context given to Matcher.WithContext that ends
+while a query runs (pgx then closes the connection), and a connection that
+breaks.
+
+A transaction that has ended (committed or rolled back) or has failed (an
+earlier statement in it failed) cannot be looked through, and the matcher
+says so; Eventually gives up on it at once.
 
 # When a check fails
 
@@ -108,7 +156,15 @@ which database gsql looked at, the SQL it ran and, as a table, what is there:
 A query that fails (a table that does not exist, a timeout) makes the matcher
 return an error with the database and the SQL, which Eventually retries like a
 failed match. A value that is not a database makes it return an error naming
-the types it accepts, and Eventually gives up on it at once.
+the types it accepts, printing the value as Gomega does, and Eventually gives
+up on it at once:
+
+	gsql.HaveTable expects a *pgxpool.Pool, a *pgxpool.Conn, a *pgx.Conn, a pgx.Tx, a *sql.DB or a gsql.PoolProvider (any value with a Pool() *pgxpool.Pool method, such as pgginkgo's spec database). Got:
+	    <string>: postgres://localhost/app
+
+So does an argument that no database could satisfy, such as a negative row
+count or a malformed table name: constructors never panic, and the matcher's
+error names the mistake.
 
 # Names
 

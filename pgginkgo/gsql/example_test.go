@@ -28,27 +28,42 @@ func examplePool() *pgxpool.Pool {
 	return pool
 }
 
-// This example boots a real cluster with pgginkgo, asserts on it and shows a
-// failure message as a spec would report it.
-func Example() {
+// exampleCluster boots a real cluster with pgginkgo, as a suite's
+// BeforeSuite would, and returns a pool on its postgres database after
+// running setup there; stop shuts it all down.
+func exampleCluster(setup string) (pool *pgxpool.Pool, stop func(), err error) {
 	ctx := context.Background()
 	guard, handle, err := pgginkgo.Start(ctx, pgginkgo.WithoutEnv(), pgginkgo.Logger(slog.New(slog.DiscardHandler)))
 	if err != nil {
-		fmt.Println(err)
-		return
+		return nil, nil, err
 	}
-	defer guard.Stop()
-	pool, err := handle.OpenPool(ctx, "postgres")
+	pool, err = handle.OpenPool(ctx, "postgres")
+	if err == nil {
+		_, err = pool.Exec(ctx, setup)
+	}
+	stop = func() {
+		if pool != nil {
+			pool.Close()
+		}
+		_ = guard.Stop()
+	}
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return pool, stop, nil
+}
+
+// This example asserts on a real cluster and shows a failure message as a
+// spec would report it.
+func Example() {
+	pool, stop, err := exampleCluster(`CREATE TABLE jobs (id int PRIMARY KEY, state text);
+		INSERT INTO jobs VALUES (1, 'done'), (2, 'queued')`)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer pool.Close()
-	if _, err := pool.Exec(ctx, `CREATE TABLE jobs (id int PRIMARY KEY, state text);
-		INSERT INTO jobs VALUES (1, 'done'), (2, 'queued')`); err != nil {
-		fmt.Println(err)
-		return
-	}
+	defer stop()
 
 	g.Expect(pool).To(gsql.HaveTable("jobs"))
 	g.Expect(pool).To(gsql.HaveRow("jobs", gsql.Columns{"id": 1, "state": "done"}))
@@ -65,6 +80,44 @@ func Example() {
 	//      2 | queued
 }
 
+// A spec can assert what its own transaction sees: a row the transaction
+// inserted and has not committed is there for the transaction, and not for
+// the pool. The check runs inside a savepoint that it rolls back, so the
+// transaction goes on as if gsql had not looked.
+func Example_transaction() {
+	pool, stop, err := exampleCluster(`CREATE TABLE users (email text)`)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer stop()
+	ctx := context.Background()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `INSERT INTO users VALUES ('ann@example.com')`); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	ann := gsql.Columns{"email": "ann@example.com"}
+	g.Expect(tx).To(gsql.HaveRow("users", ann))      // the transaction sees its row
+	g.Expect(pool).NotTo(gsql.HaveRow("users", ann)) // the pool does not, yet
+	g.Expect(tx).To(gsql.HaveRowCount("users", 2))   // fails, and prints what tx sees
+	// Output:
+	// Expected table "users" to have 2 rows, but it has 1.
+	// In database "postgres" inside the open transaction, gsql ran:
+	//     SELECT count(*) FROM "users"
+	//     SELECT * FROM "users" LIMIT 10
+	// Rows of "users" (1 row):
+	//     email
+	//     ---------------
+	//     ann@example.com
+}
+
 // A value that is not a database fails with the types gsql accepts.
 func ExampleMatcher_Match() {
 	ok, err := gsql.HaveTable("jobs").Match("postgres://localhost/app")
@@ -72,7 +125,7 @@ func ExampleMatcher_Match() {
 	fmt.Println(err)
 	// Output:
 	// false
-	// gsql.HaveTable expects a *pgxpool.Pool, a *pgx.Conn, a *sql.DB or a gsql.PoolProvider (any value with a Pool() *pgxpool.Pool method, such as pgginkgo's spec database). Got:
+	// gsql.HaveTable expects a *pgxpool.Pool, a *pgxpool.Conn, a *pgx.Conn, a pgx.Tx, a *sql.DB or a gsql.PoolProvider (any value with a Pool() *pgxpool.Pool method, such as pgginkgo's spec database). Got:
 	//     <string>: postgres://localhost/app
 }
 
@@ -93,15 +146,29 @@ func ExampleHaveTable() {
 func ExampleHaveColumn() {
 	pool := examplePool()
 	g.Expect(pool).To(gsql.HaveColumn("jobs", "state"))
-	g.Expect(pool).To(gsql.HaveColumn("jobs", "run_at", "timestamptz"))
-	g.Expect(pool).To(gsql.HaveColumn("jobs", "note", HavePrefix("character varying")))
 	g.Eventually(pool).ShouldNot(gsql.HaveColumn("jobs", "legacy_flag"))
+}
+
+func ExampleHaveColumnOfType() {
+	pool := examplePool()
+	g.Expect(pool).To(gsql.HaveColumnOfType("jobs", "run_at", "timestamptz"))
+	g.Expect(pool).To(gsql.HaveColumnOfType("jobs", "note", "varchar(20)"))
+}
+
+func ExampleHaveColumnOfTypeThat() {
+	pool := examplePool()
+	g.Expect(pool).To(gsql.HaveColumnOfTypeThat("jobs", "note", HavePrefix("character varying")))
 }
 
 func ExampleHaveIndex() {
 	pool := examplePool()
 	g.Expect(pool).To(gsql.HaveIndex("jobs", "jobs_state_idx"))
-	g.Expect(pool).To(gsql.HaveIndex("jobs", []string{"queue", "run_at"}))
+	g.Eventually(pool).Should(gsql.HaveIndex("jobs", "jobs_state_idx")) // CREATE INDEX CONCURRENTLY
+}
+
+func ExampleHaveIndexOn() {
+	pool := examplePool()
+	g.Expect(pool).To(gsql.HaveIndexOn("jobs", "queue", "run_at"))
 }
 
 func ExampleHaveConstraint() {
@@ -112,8 +179,12 @@ func ExampleHaveConstraint() {
 func ExampleHaveRowCount() {
 	pool := examplePool()
 	g.Expect(pool).To(gsql.HaveRowCount("jobs", 3))
-	g.Expect(pool).To(gsql.HaveRowCount("jobs", BeNumerically(">=", 3)))
 	g.Eventually(pool).Should(gsql.HaveRowCount("jobs", 0)) // the queue drains
+}
+
+func ExampleHaveRowCountThat() {
+	pool := examplePool()
+	g.Expect(pool).To(gsql.HaveRowCountThat("jobs", BeNumerically(">=", 3)))
 }
 
 func ExampleHaveRow() {
@@ -176,7 +247,7 @@ func ExampleHaveOpenConnections() {
 	// In an AfterEach: the code under test closed what it opened.
 	g.Eventually(pool).ShouldNot(gsql.HaveOpenConnections())
 	// Ignoring a connection pooler and idle connections.
-	g.Eventually(pool).ShouldNot(gsql.HaveOpenConnections("pgbouncer", HaveField("State", "idle")))
+	g.Eventually(pool).ShouldNot(gsql.HaveOpenConnections(gsql.IgnoringApplication("pgbouncer"), HaveField("State", "idle")))
 }
 
 func ExampleConnections() {
@@ -185,7 +256,7 @@ func ExampleConnections() {
 	before, err := gsql.Connections(ctx, pool) // in a BeforeEach
 	g.Expect(err).NotTo(HaveOccurred())
 	// ... the spec runs ...
-	g.Eventually(pool).ShouldNot(gsql.HaveOpenConnections(before)) // in an AfterEach
+	g.Eventually(pool).ShouldNot(gsql.HaveOpenConnections(gsql.IgnoringConnections(before))) // in an AfterEach
 }
 
 func ExampleMatcher_WithContext() {

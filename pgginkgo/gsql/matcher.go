@@ -51,6 +51,14 @@ type check interface {
 	run(p *probe) (outcome, error)
 }
 
+// validator is a check with arguments that no database could satisfy, such
+// as a negative row count, which it reports before gsql touches a database.
+// (Constructors do not panic: a Gomega failure names the matcher and lets the
+// rest of the spec's report through.)
+type validator interface {
+	validate() error
+}
+
 // outcome is what a check concluded, phrased for a failure message of the
 // form "Expected <subject> to <predicate>, but <found>."
 type outcome struct {
@@ -71,11 +79,15 @@ type Matcher struct {
 	check   check
 	ctx     context.Context
 	timeout time.Duration
+	// whole is set for checks that must see the whole pool (see
+	// PoolProvider).
+	whole bool
 
 	// What the last Match saw, for the failure messages Gomega asks for
-	// right after it.
+	// right after it, and whether its error was final.
 	last    *probe
 	outcome outcome
+	final   bool
 }
 
 func newMatcher(name string, c check) *Matcher {
@@ -85,7 +97,9 @@ func newMatcher(name string, c check) *Matcher {
 // WithContext makes the matcher's queries stop when ctx ends, such as the
 // SpecContext of an interruptible spec. Eventually(ctx, db) already stops
 // polling when ctx ends, but a query it started runs on until the timeout;
-// with WithContext(ctx) that query is cancelled too.
+// with WithContext(ctx) that query is cancelled too. (pgx cancels a query by
+// closing its connection, so through a transaction, the transaction ends
+// with it.)
 //
 //	It("drains the queue", func(ctx SpecContext) {
 //		Eventually(ctx, pool).Should(gsql.HaveRowCount("jobs", 0).WithContext(ctx))
@@ -109,15 +123,27 @@ func (m *Matcher) WithTimeout(d time.Duration) *Matcher {
 
 func (m *Matcher) clone() *Matcher {
 	c := *m
-	c.last, c.outcome = nil, outcome{}
+	c.last, c.outcome, c.final = nil, outcome{}, false
 	return &c
 }
 
-// Match runs the check against actual: a *pgxpool.Pool, *pgx.Conn, *sql.DB
-// or PoolProvider.
+// Match runs the check against actual, any database gsql accepts (see
+// PoolProvider). It returns an error, not false, when it cannot answer: actual
+// is not a database, an argument of the matcher is invalid, or a query failed.
 func (m *Matcher) Match(actual any) (bool, error) {
-	m.last, m.outcome = nil, outcome{}
-	src, err := resolve(actual)
+	m.last, m.outcome, m.final = nil, outcome{}, false
+	ok, err := m.match(actual)
+	m.final = isFinal(err)
+	return ok, err
+}
+
+func (m *Matcher) match(actual any) (bool, error) {
+	if v, ok := m.check.(validator); ok {
+		if err := v.validate(); err != nil {
+			return false, final(fmt.Errorf("gsql.%s: %w", m.name, err))
+		}
+	}
+	src, err := resolve(actual, m.whole)
 	if err != nil {
 		return false, fmt.Errorf("gsql.%s %w", m.name, err)
 	}
@@ -139,11 +165,11 @@ func (m *Matcher) FailureMessage(actual any) string { return m.message(false) }
 // NegatedFailureMessage explains a failed ShouldNot or NotTo.
 func (m *Matcher) NegatedFailureMessage(actual any) string { return m.message(true) }
 
-// MatchMayChangeInTheFuture tells Eventually to give up at once on a value
-// that is not a database, since polling it again cannot help.
+// MatchMayChangeInTheFuture tells Eventually to give up at once when polling
+// again cannot help: the value is not a database, the matcher's arguments are
+// invalid, or the transaction it looks through has ended or failed.
 func (m *Matcher) MatchMayChangeInTheFuture(actual any) bool {
-	_, err := resolve(actual)
-	return err == nil
+	return !m.final
 }
 
 func (m *Matcher) message(negated bool) string {
@@ -177,6 +203,7 @@ type probe struct {
 	src      source
 	s        session
 	database string
+	inTx     bool // looking through a transaction that is not gsql's
 	ran      []string
 	shown    *table
 	// release runs when the check ends, for connections it borrowed.
@@ -192,11 +219,16 @@ func runProbe(ctx context.Context, timeout time.Duration, src source, fn func(*p
 	if timeout <= 0 {
 		timeout = DefaultTimeout()
 	}
+	p := &probe{src: src, database: "?", inTx: src.inTransaction()}
+	limit := timeout
+	if p.inTx {
+		limit += statementGrace
+	}
 	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	p := &probe{ctx: ctx, src: src, database: "?"}
-	err := withSession(ctx, src, func(s session) error {
+	p.ctx = ctx
+	err := withSession(ctx, src, timeout, func(s session) error {
 		defer func() {
 			for _, r := range p.release {
 				r()
@@ -213,7 +245,8 @@ func runProbe(ctx context.Context, timeout time.Duration, src source, fn func(*p
 		}
 		return fn(p)
 	})
-	if err != nil && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded) || p.inTx && statementTimedOut(err)
+	if err != nil && parent.Err() == nil && timedOut {
 		err = fmt.Errorf("%w\ngsql gives each check %s; raise it with WithTimeout or SetDefaultTimeout", err, timeout)
 	}
 	return p, err
@@ -257,7 +290,11 @@ func (p *probe) failed(sql string, args []any, err error) error {
 // and what it found there.
 func (p *probe) report() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "In database %q, gsql ran:\n", p.database)
+	where := ""
+	if p.inTx {
+		where = " inside the open transaction"
+	}
+	fmt.Fprintf(&b, "In database %q%s, gsql ran:\n", p.database, where)
 	for _, q := range p.ran {
 		b.WriteString(format.IndentString(q, 1) + "\n")
 	}

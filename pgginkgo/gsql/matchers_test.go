@@ -3,6 +3,7 @@ package gsql_test
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -35,15 +36,15 @@ var matcherCases = []matcherCase{
 		negated:  []string{`Expected the database not to have table "jobs", but it does.`, "current_schemas(false)"},
 	},
 	{
-		name:     "HaveColumn",
-		matching: func() types.GomegaMatcher { return gsql.HaveColumn("jobs", "run_at", "timestamptz") },
-		missing:  func() types.GomegaMatcher { return gsql.HaveColumn("jobs", "run_at", "text") },
+		name:     "HaveColumnOfType",
+		matching: func() types.GomegaMatcher { return gsql.HaveColumnOfType("jobs", "run_at", "timestamptz") },
+		missing:  func() types.GomegaMatcher { return gsql.HaveColumnOfType("jobs", "run_at", "text") },
 		failure:  []string{`Expected table "jobs" to have column "run_at" of type text, but column "run_at" has type timestamp with time zone.`, `Columns of "jobs" (9 rows):`, "note     | character varying(20)    | true"},
 		negated:  []string{`Expected table "jobs" not to have column "run_at" of type timestamptz, but it does.`},
 	},
 	{
-		name:     "HaveIndex",
-		matching: func() types.GomegaMatcher { return gsql.HaveIndex("jobs", []string{"queue", "run_at"}) },
+		name:     "HaveIndexOn",
+		matching: func() types.GomegaMatcher { return gsql.HaveIndexOn("jobs", "queue", "run_at") },
 		missing:  func() types.GomegaMatcher { return gsql.HaveIndex("jobs", "jobs_state_idx") },
 		failure:  []string{`Expected table "jobs" to have index "jobs_state_idx", but it has no such index.`, `Indexes of "jobs" (2 rows):`, `jobs_queue_run_at_idx | ["queue","run_at"]`},
 		negated:  []string{`Expected table "jobs" not to have an index on ("queue", "run_at"), but it has CREATE INDEX jobs_queue_run_at_idx ON public.jobs USING btree (queue, run_at).`},
@@ -124,7 +125,7 @@ var matcherCases = []matcherCase{
 			openConn(ctx, "application_name=leaky")
 		},
 		matching: func() types.GomegaMatcher { return gsql.HaveOpenConnections() },
-		missing:  func() types.GomegaMatcher { return gsql.HaveOpenConnections("leaky") },
+		missing:  func() types.GomegaMatcher { return gsql.HaveOpenConnections(gsql.IgnoringApplication("leaky")) },
 		failure:  []string{"Expected the database to have open connections other than the checker's, but it has none (1 more ignored).", "Open connections (0 rows):"},
 		negated:  []string{"Expected the database not to have open connections other than the checker's, but it has 1.", "Open connections (1 row):", "| leaky            | idle"},
 	},
@@ -165,19 +166,19 @@ var _ = Describe("every matcher", func() {
 
 			It("names the accepted types when given something else", func() {
 				msg := InterceptGomegaFailure(func() { Expect("postgres://localhost/app").To(c.matching()) }).Error()
-				Expect(msg).To(HavePrefix("gsql." + c.name[:len("Have")+len(firstWord(c.name[4:]))] + " expects a *pgxpool.Pool, a *pgx.Conn, a *sql.DB or a gsql.PoolProvider"))
+				accepted := "a *pgxpool.Pool, a *pgxpool.Conn, a *pgx.Conn, a pgx.Tx, a *sql.DB or a gsql.PoolProvider"
+				if c.name == "HaveOpenConnections" {
+					accepted = "a *pgxpool.Pool, a *pgx.Conn, a *sql.DB or a gsql.PoolProvider"
+				}
+				Expect(msg).To(HavePrefix("gsql." + firstWord(c.name) + " expects " + accepted + " (any value with a Pool() *pgxpool.Pool method, such as pgginkgo's spec database). Got:\n"))
 				Expect(msg).To(ContainSubstring("<string>: postgres://localhost/app"))
 			})
 		})
 	}
 })
 
-// firstWord cuts "Rows.That" to "Rows", the matcher's own name.
+// firstWord cuts "HaveRows.That" to "HaveRows", the matcher's own name.
 func firstWord(s string) string {
-	for i, r := range s {
-		if r == '.' {
-			return s[:i]
-		}
-	}
-	return s
+	name, _, _ := strings.Cut(s, ".")
+	return name
 }

@@ -21,7 +21,14 @@ import (
 // which is how a name containing a dot is written: `"my.schema".events`. Any
 // other part is taken literally, quotes and all. Unlike SQL, unquoted parts are
 // not folded to lower case: the name is the one stored in the catalog.
-func parseName(name string) (pgx.Identifier, error) {
+//
+// Its errors are final: Eventually gives up at once on a malformed name.
+func parseName(name string) (id pgx.Identifier, err error) {
+	defer func() {
+		if err != nil {
+			err = final(err)
+		}
+	}()
 	if name == "" {
 		return nil, errors.New("the name is empty; pass a table name such as \"jobs\" or \"audit.events\"")
 	}

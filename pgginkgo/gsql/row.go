@@ -1,8 +1,8 @@
 package gsql
 
 import (
+	"errors"
 	"fmt"
-	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -11,40 +11,53 @@ import (
 	"github.com/onsi/gomega/types"
 )
 
-// HaveRowCount succeeds if the table has n rows. n is an integer, or a Gomega
-// matcher, which is given the count as an int.
+// HaveRowCount succeeds if the table has n rows.
 //
 //	Expect(pool).To(gsql.HaveRowCount("jobs", 3))
-//	Expect(pool).To(gsql.HaveRowCount("jobs", BeNumerically(">=", 3)))
 //	Eventually(pool).Should(gsql.HaveRowCount("jobs", 0)) // the queue drains
+//	Expect(tx).To(gsql.HaveRowCount("jobs", 4))           // counting what tx has not committed
 //
-// The failure message shows the first rows of the table.
-func HaveRowCount(table string, n any) *Matcher {
-	c := countCheck{table: table}
-	switch v := n.(type) {
-	case types.GomegaMatcher:
-		c.matcher = v
-	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
-		c.want = reflect.ValueOf(v).Convert(reflect.TypeFor[int64]()).Int()
-	default:
-		panic(fmt.Sprintf("gsql.HaveRowCount expects the count as an integer or a Gomega matcher. Got:\n%s", format.Object(n, 1)))
-	}
-	return newMatcher("HaveRowCount", c)
+// The failure message shows the first rows of the table. For a range of
+// counts, use HaveRowCountThat.
+func HaveRowCount(table string, n int) *Matcher {
+	return newMatcher("HaveRowCount", countCheck{table: table, want: n})
+}
+
+// HaveRowCountThat succeeds if the table's row count, an int, satisfies the
+// matcher.
+//
+//	Expect(pool).To(gsql.HaveRowCountThat("jobs", BeNumerically(">=", 3)))
+//	Eventually(pool).Should(gsql.HaveRowCountThat("events", BeNumerically(">", 100)))
+//
+// The failure message shows the first rows of the table and the matcher's
+// own explanation.
+func HaveRowCountThat(table string, count types.GomegaMatcher) *Matcher {
+	return newMatcher("HaveRowCountThat", countCheck{table: table, matcher: count, that: true})
 }
 
 type countCheck struct {
 	table   string
-	want    int64
+	want    int
 	matcher types.GomegaMatcher
+	that    bool // HaveRowCountThat, so matcher must be set
+}
+
+func (c countCheck) validate() error {
+	switch {
+	case c.that && c.matcher == nil:
+		return errors.New("the matcher of the count is nil")
+	case !c.that && c.want < 0:
+		return fmt.Errorf("a table cannot have %d rows; for a range of counts, use HaveRowCountThat", c.want)
+	}
+	return nil
 }
 
 func (c countCheck) run(p *probe) (outcome, error) {
-	id, err := parseName(c.table)
+	id, o, err := ofTable(c.table, fmt.Sprintf("have %d %s", c.want, plural(c.want, "row", "rows")))
 	if err != nil {
-		return outcome{}, err
+		return o, err
 	}
-	o := outcome{subject: "table " + id.Sanitize(), predicate: fmt.Sprintf("have %d %s", c.want, plural(int(c.want), "row", "rows"))}
-	if c.matcher != nil {
+	if c.that {
 		o.predicate = "have a row count that satisfies the matcher"
 	}
 	var count int64
@@ -59,8 +72,8 @@ func (c countCheck) run(p *probe) (outcome, error) {
 	}
 	p.shown.total = max(p.shown.total, int(count)) // so the rows left out are counted
 	o.found = fmt.Sprintf("it has %d", count)
-	if c.matcher == nil {
-		o.matched = count == c.want
+	if !c.that {
+		o.matched = count == int64(c.want)
 		return o, nil
 	}
 	o.detail = innerMessage(c.matcher, int(count))
@@ -97,13 +110,11 @@ type Columns map[string]any
 //		"error":    BeNil(),
 //	}))
 //	Eventually(pool).Should(gsql.HaveRow("jobs", gsql.Columns{"id": id, "state": "done"}))
+//	Expect(tx).To(gsql.HaveRow("users", gsql.Columns{"email": "bob@example.com"})) // not yet committed
 //
 // When no row matches, the failure message shows the rows and explains how
 // the closest one differs.
 func HaveRow(table string, columns Columns) *Matcher {
-	if len(columns) == 0 {
-		panic("gsql.HaveRow needs at least one column to compare; to ask for any row at all, use HaveRowCount(table, BeNumerically(\">\", 0))")
-	}
 	return newMatcher("HaveRow", rowCheck{table, columns})
 }
 
@@ -112,11 +123,14 @@ type rowCheck struct {
 	columns Columns
 }
 
-func (c rowCheck) run(p *probe) (outcome, error) {
-	id, err := parseName(c.table)
-	if err != nil {
-		return outcome{}, err
+func (c rowCheck) validate() error {
+	if len(c.columns) == 0 {
+		return errors.New(`the Columns are empty, so there is nothing to compare; to ask for any row at all, use HaveRowCountThat(table, BeNumerically(">", 0))`)
 	}
+	return nil
+}
+
+func (c rowCheck) run(p *probe) (outcome, error) {
 	names := make([]string, 0, len(c.columns))
 	var want strings.Builder
 	for name := range c.columns {
@@ -126,7 +140,10 @@ func (c rowCheck) run(p *probe) (outcome, error) {
 	for _, name := range names {
 		fmt.Fprintf(&want, "\n%s%s: %s", format.Indent, name, describe(c.columns[name]))
 	}
-	o := outcome{subject: "table " + id.Sanitize(), predicate: "have a row with" + want.String()}
+	id, o, err := ofTable(c.table, "have a row with"+want.String())
+	if err != nil {
+		return o, err
+	}
 
 	seen := &table{caption: "Rows of " + id.Sanitize()}
 	var matched []any

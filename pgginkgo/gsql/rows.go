@@ -2,6 +2,7 @@ package gsql
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,7 +13,9 @@ import (
 // Rows runs a query on db and returns its rows, each a map from column name
 // to value, so that any Gomega matcher can inspect them. db is any database
 // the matchers accept (see PoolProvider). The query may take no longer than
-// DefaultTimeout, or ctx's deadline if that comes first.
+// DefaultTimeout, or ctx's deadline if that comes first. Through a pgx.Tx it
+// sees what the transaction has written, and leaves the transaction as it
+// was, even if the query writes or fails (see the package documentation).
 //
 // Values have normalised Go types, the same whichever kind of db you pass:
 //
@@ -48,7 +51,7 @@ import (
 //
 // HaveRows does the same as a matcher, with the query in its failure message.
 func Rows(ctx context.Context, db any, query string, args ...any) ([]map[string]any, error) {
-	src, err := resolve(db)
+	src, err := resolve(db, false)
 	if err != nil {
 		return nil, fmt.Errorf("gsql.Rows %w", err)
 	}
@@ -99,7 +102,7 @@ type RowsMatcher struct{ *Matcher }
 func (r *RowsMatcher) That(m types.GomegaMatcher) *RowsMatcher {
 	c := r.clone()
 	check := c.check.(rowsCheck)
-	check.inner = m
+	check.inner, check.that = m, true
 	c.check = check
 	return &RowsMatcher{c}
 }
@@ -118,6 +121,14 @@ type rowsCheck struct {
 	query string
 	args  []any
 	inner types.GomegaMatcher
+	that  bool // That was called, so inner must be set
+}
+
+func (c rowsCheck) validate() error {
+	if c.that && c.inner == nil {
+		return errors.New("That was given a nil matcher")
+	}
+	return nil
 }
 
 func (c rowsCheck) run(p *probe) (outcome, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -19,20 +20,10 @@ func normalise(v any) any {
 	switch x := v.(type) {
 	case nil, string, bool, int64, float64, time.Time:
 		return x
-	case int:
-		return int64(x)
-	case int8:
-		return int64(x)
-	case int16:
-		return int64(x)
-	case int32:
-		return int64(x)
-	case uint8:
-		return int64(x)
-	case uint16:
-		return int64(x)
-	case uint32:
-		return int64(x)
+	case int, int8, int16, int32:
+		return reflect.ValueOf(x).Int()
+	case uint8, uint16, uint32:
+		return int64(reflect.ValueOf(x).Uint())
 	case float32:
 		return float64(x)
 	case []byte:
