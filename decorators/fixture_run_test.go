@@ -17,6 +17,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
+
+	"github.com/pgginkgo/pgginkgo/decorators/internal/specslug"
 )
 
 // fixtureRun is one run of the failing suite in testdata/fixture, seen the
@@ -47,6 +49,7 @@ type fixtureOptions struct {
 	besideSuite bool      // no --output-dir, so that the run writes beside the fixture
 	console     io.Writer // sees the console as it is written, besides fixtureRun.console
 	dir         string    // another fixture suite than fixtureDir
+	treeFails   bool      // the tree's construction fails, so the report lists no suite
 }
 
 func runFixtureWith(ctx SpecContext, o fixtureOptions, mode string, procs int, env ...string) *fixtureRun {
@@ -103,6 +106,10 @@ func runFixtureWith(ctx SpecContext, o fixtureOptions, mode string, procs int, e
 	Expect(err).NotTo(HaveOccurred(), "the fixture wrote no JSON report; its output:\n%s", r.console)
 	var reports []types.Report
 	Expect(json.Unmarshal(data, &reports)).To(Succeed())
+	if o.treeFails {
+		Expect(reports).To(BeEmpty(), "a suite whose tree fails to build reports nothing; its output:\n%s", r.console)
+		return r
+	}
 	Expect(reports).To(HaveLen(1), "one suite, one report")
 	r.report = reports[0]
 	r.expectNothingLeft()
@@ -204,12 +211,9 @@ func (r *fixtureRun) file(kind, specText string) string {
 	return string(data)
 }
 
-var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
-
-// slug is the fixture's rule for naming its files after specs.
-func slug(s string) string {
-	return strings.Trim(nonWord.ReplaceAllString(strings.ToLower(s), "-"), "-")
-}
+// slug is the fixture's rule for naming its files after specs, which is
+// also pgginkgo's for its dump files.
+var slug = specslug.Of
 
 // clustersStarted lists the cluster directories the run logged, from
 // pgginkgo's "cluster started" line in the captured GinkgoWriter output.
@@ -257,45 +261,22 @@ func processesIn(dir string) []string {
 	return found
 }
 
-// fixtureCLI returns a ginkgo CLI of the version in go.mod: GINKGO_CLI if
-// set, else one built once into a directory named after the version, which
-// later runs reuse instead of leaving a binary behind each time.
+// fixtureCLI returns the ginkgo CLI that pgginkgo's own tests drive:
+// GINKGO_CLI if set, else one of the version in go.mod, built once for the
+// machine. The command that says which lives in pgginkgo/internal, which
+// this package cannot import, so it is run.
 var fixtureCLI = func() func() string {
 	var path string
 	return func() string {
 		GinkgoHelper()
-		if path != "" {
-			return path
+		if path == "" {
+			cmd := exec.Command("go", "run", "github.com/pgginkgo/pgginkgo/pgginkgo/internal/cmd/ginkgocli")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			Expect(err).NotTo(HaveOccurred(), "finding the ginkgo CLI: %s", stderr.String())
+			path = strings.TrimSpace(string(out))
 		}
-		if p := os.Getenv("GINKGO_CLI"); p != "" {
-			path = p
-			return path
-		}
-		dir := filepath.Join(os.TempDir(), "pgginkgo-ginkgo-cli-"+ginkgoVersion())
-		bin := filepath.Join(dir, "ginkgo")
-		if _, err := os.Stat(bin); err != nil {
-			Expect(os.MkdirAll(dir, 0o755)).To(Succeed())
-			// Build beside it and rename, so that a concurrent run never
-			// executes a half-written binary.
-			tmp, err := os.MkdirTemp(dir, "build-")
-			Expect(err).NotTo(HaveOccurred())
-			defer os.RemoveAll(tmp)
-			out, err := exec.Command("go", "build", "-o", filepath.Join(tmp, "ginkgo"), "github.com/onsi/ginkgo/v2/ginkgo").CombinedOutput()
-			Expect(err).NotTo(HaveOccurred(), string(out))
-			Expect(os.Rename(filepath.Join(tmp, "ginkgo"), bin)).To(Succeed())
-		}
-		path = bin
 		return path
 	}
 }()
-
-// ginkgoVersion is the ginkgo version go.mod requires. (A test binary's
-// build info lists no dependencies, so ask the go command.)
-func ginkgoVersion() string {
-	GinkgoHelper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/onsi/ginkgo/v2").Output()
-	Expect(err).NotTo(HaveOccurred())
-	v := strings.TrimSpace(string(out))
-	Expect(v).To(MatchRegexp(`^v\d+\.\d+\.\d+`))
-	return v
-}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/sqlquote"
 )
 
 // clusterObject is one cluster-wide object: kind is role, database,
@@ -179,9 +181,9 @@ func removeClusterObjects(ctx context.Context, b *binding) string {
 		case "setting":
 			reload = true
 			if old, ok := changed[o.name]; ok {
-				_, err = procPools.admin.Exec(ctx, fmt.Sprintf("ALTER SYSTEM SET %s = %s", pgx.Identifier{o.name}.Sanitize(), quoteLiteral(old)))
+				_, err = procPools.admin.Exec(ctx, fmt.Sprintf("ALTER SYSTEM SET %s = %s", sqlquote.Ident(o.name), sqlquote.Literal(old)))
 			} else {
-				_, err = procPools.admin.Exec(ctx, fmt.Sprintf("ALTER SYSTEM RESET %s", pgx.Identifier{o.name}.Sanitize()))
+				_, err = procPools.admin.Exec(ctx, fmt.Sprintf("ALTER SYSTEM RESET %s", sqlquote.Ident(o.name)))
 			}
 		case "database":
 			err = dropSpecDatabase(ctx, o.name)
@@ -201,7 +203,7 @@ func removeClusterObjects(ctx context.Context, b *binding) string {
 			procPools.log.Warn("reloading the configuration failed", "error", err)
 		}
 	}
-	if b.objectPolicy() != FailOnClusterObjects {
+	if b.policies().objects != FailOnClusterObjects {
 		return ""
 	}
 	return fmt.Sprintf("the spec created %d cluster-wide object(s), which outlive its database and would reach every later spec: %s.\npgginkgo removed them. Drop them in the spec (DeferCleanup), create them in a migration, or give the suite or this FreshDatabase pgginkgo.DropClusterObjects to have them removed without failing.",
@@ -219,7 +221,7 @@ func dropSpecDatabase(ctx context.Context, name string) error {
 	if sessions > 0 {
 		return errInUse
 	}
-	_, err := procPools.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize())
+	_, err := procPools.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+sqlquote.Ident(name))
 	return err
 }
 
@@ -228,7 +230,7 @@ func dropSpecDatabase(ctx context.Context, name string) error {
 // tablespace that is not empty costs the database, which is replaced
 // instead of recycled.
 func dropTablespace(ctx context.Context, b *binding, name string) error {
-	q := "DROP TABLESPACE IF EXISTS " + pgx.Identifier{name}.Sanitize()
+	q := "DROP TABLESPACE IF EXISTS " + sqlquote.Ident(name)
 	_, err := procPools.admin.Exec(ctx, q)
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "55000" || b.keeps() {
@@ -257,7 +259,7 @@ func dropRole(ctx context.Context, b *binding, role string) error {
 	if elsewhere > 0 {
 		return errInUse
 	}
-	id := pgx.Identifier{role}.Sanitize()
+	id := sqlquote.Ident(role)
 	if !b.replace {
 		stmt := "DROP OWNED BY " + id
 		if b.keeps() {

@@ -1,6 +1,7 @@
 package pgginkgo_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/pgginkgo/pgginkgo/pgginkgo"
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/agent"
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/ginkgocli"
 )
 
 // runCrashSuite starts the fixture suite under ginkgo -p in its own process
@@ -143,28 +145,14 @@ func fixtureBinary(pkg string) func() string {
 	}
 }
 
-// ginkgoCLI builds the ginkgo CLI of the version in go.mod, once per process.
-var ginkgoCLI = func() func() string {
-	var path string
-	return func() string {
-		if path != "" {
-			return path
-		}
-		if p := os.Getenv("GINKGO_CLI"); p != "" {
-			// Absolute: some tests run it from another directory.
-			abs, err := filepath.Abs(p)
-			Expect(err).NotTo(HaveOccurred())
-			path = abs
-			return path
-		}
-		dir, err := os.MkdirTemp("", "pgginkgo-cli-")
-		Expect(err).NotTo(HaveOccurred())
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "ginkgo"), "github.com/onsi/ginkgo/v2/ginkgo").CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), string(out))
-		path = filepath.Join(dir, "ginkgo")
-		return path
-	}
-}()
+// ginkgoCLI is the ginkgo CLI the tests drive: GINKGO_CLI, else one of
+// the version in go.mod, built once for the machine (see ginkgocli).
+func ginkgoCLI() string {
+	GinkgoHelper()
+	path, err := ginkgocli.Path(context.Background())
+	Expect(err).NotTo(HaveOccurred())
+	return path
+}
 
 // dieRun is one run of the diesuite fixture under the ginkgo CLI.
 type dieRun struct {

@@ -13,17 +13,19 @@ import (
 )
 
 // Migrator is one step of a template's schema. SQLDir and MigrateFunc are
-// the built-in ones; a migration tool plugs in by implementing it.
-type Migrator interface {
-	// Fingerprint identifies what Migrate applies: equal fingerprints
-	// promise an equal schema. It is part of the template database's name,
-	// so two different schemas never share one.
-	Fingerprint(ctx context.Context) (string, error)
-	// Migrate applies the schema over conn, a superuser connection to the
-	// template database being built. It runs on process 1 of a run that
-	// finds no migrated image for these fingerprints: once per machine.
-	Migrate(ctx context.Context, conn *pgx.Conn) error
-}
+// the built-in ones; a migration tool plugs in by implementing its two
+// methods:
+//
+//	Fingerprint(ctx context.Context) (string, error)
+//	Migrate(ctx context.Context, conn *pgx.Conn) error
+//
+// Fingerprint identifies what Migrate applies: equal fingerprints promise
+// an equal schema. It is part of the template database's name, so two
+// different schemas never share one. Migrate applies the schema over conn,
+// a superuser connection to the template database being built. It runs on
+// process 1 of a run that finds no migrated image for these fingerprints:
+// once per machine.
+type Migrator = template.Migrator
 
 // SQLDir applies the .sql files at the root of fsys, written for any of
 // the common migration tools, with no configuration. It tells the tool from

@@ -55,7 +55,7 @@ func exampleRuns(ctx SpecContext, n int) []*exampleRun {
 	build.Dir = ".."
 	out, err := build.CombinedOutput()
 	Expect(err).NotTo(HaveOccurred(), "building the example suite:\n%s", out)
-	cli := ginkgoCLI() // once, here: it is not safe for concurrent use
+	cli := ginkgoCLI()
 	runs := make([]*exampleRun, n)
 	for i := range runs {
 		dir := filepath.Join(work, fmt.Sprintf("run%d", i))

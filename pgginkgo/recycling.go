@@ -108,8 +108,9 @@ func (p *prefetch) resetConn(ctx context.Context, db *Database) (*pgx.Conn, erro
 	if err != nil {
 		return nil, err
 	}
-	// What recycle.Dedicate sets, given at connection start so that it
-	// costs no round trip; the first Reset warms the plans.
+	// The reset connection's settings (see recycle.ResetApplicationName),
+	// given at connection start so that they cost no round trip; the first
+	// Reset warms the plans.
 	cc.RuntimeParams["application_name"] = recycle.ResetApplicationName
 	cc.RuntimeParams["session_replication_role"] = "replica"
 	conn, err := pgx.ConnectConfig(ctx, cc)

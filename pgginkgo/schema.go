@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/sqlquote"
 )
 
 // TemplateSchema returns the schema of the named template as
@@ -46,8 +48,8 @@ func (h *Handle) TemplateSchema(ctx context.Context, template string, exclude ..
 	var suffix [6]byte
 	_, _ = rand.Read(suffix[:])
 	scratch := "pgginkgo_schema_" + hex.EncodeToString(suffix[:])
-	id := pgx.Identifier{scratch}.Sanitize()
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+id+" TEMPLATE "+pgx.Identifier{tmplDB}.Sanitize()); err != nil {
+	id := sqlquote.Ident(scratch)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+id+" TEMPLATE "+sqlquote.Ident(tmplDB)); err != nil {
 		return "", fmt.Errorf("pgginkgo: TemplateSchema: cloning template %q: %w", template, err)
 	}
 	defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)") }()

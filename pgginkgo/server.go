@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/binaries"
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/sqlquote"
 )
 
 // EnvServerURL names the variable that switches a suite to an existing
@@ -150,7 +151,7 @@ func checkServer(ctx context.Context, t *target) (conn *pgx.Conn, version string
 	}
 	if !superuser && !createdb {
 		return conn, version, false, fmt.Errorf("pgginkgo: role %q may not create databases on %s, and pgginkgo creates one per spec: grant it with ALTER ROLE %s CREATEDB (pgginkgo then clones a database per spec), or connect as a superuser (which also lets pgginkgo recycle them)",
-			cc.User, t.shown, pgx.Identifier{cc.User}.Sanitize())
+			cc.User, t.shown, sqlquote.Ident(cc.User))
 	}
 	return conn, version, superuser, nil
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/sqlquote"
 )
 
 // A run on an existing server is named by its run ID, which every database
@@ -252,7 +254,7 @@ func (l *lease) dropRun(h *Handle, log *slog.Logger) error {
 	}
 	var failed []string
 	for _, name := range names {
-		if _, err := l.conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		if _, err := l.conn.Exec(ctx, "DROP DATABASE IF EXISTS "+sqlquote.Ident(name)+" WITH (FORCE)"); err != nil {
 			failed = append(failed, fmt.Sprintf("%s: %v", name, err))
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/pgginkgo/pgginkgo/pgginkgo"
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/binaries"
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/extserver"
 )
 
@@ -193,10 +194,8 @@ var _ = Describe("runs on an existing server", Ordered, Serial, Label("external"
 
 		// The reported command, after the run, with the role's password
 		// from where a user keeps it.
-		tool, err := exec.LookPath("psql")
-		if err != nil {
-			tool = "/usr/lib/postgresql/15/bin/psql"
-		}
+		tool, err := binaries.ClientTool(ctx, "", "psql", 15) // the stand-in server is the installed 15
+		Expect(err).NotTo(HaveOccurred())
 		q := exec.CommandContext(ctx, tool, "-XAtc", "SELECT name FROM items", psql)
 		q.Env = append(os.Environ(), "PGPASSWORD="+appPassword)
 		rows, err := q.CombinedOutput()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/sqlquote"
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/template"
 )
 
@@ -107,7 +108,7 @@ func sweepServer(ctx context.Context, conn *pgx.Conn, own string, keptFor, templ
 			rep.Left = append(rep.Left, SweptDatabase{d.name, fmt.Sprintf("%s, but %d session(s) are connected to it", why, d.sessions)})
 			continue
 		}
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{d.name}.Sanitize()); err != nil {
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+sqlquote.Ident(d.name)); err != nil {
 			rep.Left = append(rep.Left, SweptDatabase{d.name, fmt.Sprintf("%s, but dropping it failed: %v", why, err)})
 			continue
 		}

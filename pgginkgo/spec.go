@@ -7,8 +7,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/onsi/ginkgo/v2"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/sqlquote"
 )
 
 // binding ties a database to the spec (or Ordered container) using it.
@@ -114,15 +115,11 @@ func noteOrderedOutcome(ctx ginkgo.SpecContext, b *binding) {
 	}
 }
 
-func (b *binding) keepPolicy() KeepPolicy {
-	if b.opts.keep != nil {
-		return *b.opts.keep
-	}
-	return procPools.cfg.keepPolicy
-}
+// policies are the spec's own, over the suite's.
+func (b *binding) policies() policies { return b.opts.policies.over(procPools.cfg.policies) }
 
 func (b *binding) keeps() bool {
-	switch b.keepPolicy() {
+	switch b.policies().keep {
 	case KeepAlways:
 		return true
 	case KeepNever:
@@ -190,13 +187,6 @@ func releaseEndedOrdered(r ginkgo.SpecReport) {
 	releaseActive()
 }
 
-func (b *binding) objectPolicy() ClusterObjectPolicy {
-	if b.opts.objects != nil {
-		return *b.opts.objects
-	}
-	return procPools.cfg.clusterObjects
-}
-
 func keep(b *binding) {
 	why := "failed"
 	if !b.failed {
@@ -213,12 +203,10 @@ func keep(b *binding) {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	_, err := procPools.admin.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS %s",
-		pgx.Identifier{b.db.name}.Sanitize(), quoteLiteral(comment)))
+		sqlquote.Ident(b.db.name), sqlquote.Literal(comment)))
 	if err != nil {
 		procPools.log.Warn("marking a kept database failed", "database", b.db.name, "error", err)
 	}
 	procPools.log.Info("database kept", "database", b.db.name, "psql", b.db.PsqlCommand())
 	b.pool.forget(b.db)
 }
-
-func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }

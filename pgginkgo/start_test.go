@@ -94,10 +94,8 @@ var _ = Describe("Start", func() {
 		Expect(os.Getenv("PGHOST")).To(Equal("127.0.0.1"))
 		Expect(os.Getenv("PGPORT")).To(Equal(handle.Env["PGPORT"]))
 		Expect(os.Getenv("PGPASSFILE")).To(Equal(handle.PassFile))
-		psql, err := exec.LookPath("psql")
-		if err != nil {
-			psql = "/usr/lib/postgresql/15/bin/psql"
-		}
+		psql, err := handle.ClientTool(ctx, "psql")
+		Expect(err).NotTo(HaveOccurred())
 		out, err := exec.CommandContext(ctx, psql, "-XAtc", "select current_database() || ':' || current_user").CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), string(out))
 		Expect(strings.TrimSpace(string(out))).To(Equal("postgres:postgres"))

@@ -38,11 +38,11 @@ Go duration (90m, 24h, 168h) or a number of days (7d, 1.5d).`
 // serverGC holds gc's flags for an existing server.
 type serverGC struct {
 	url             string
-	kept, templates retentionFlag
+	kept, templates valueFlag[time.Duration]
 }
 
 func (s *serverGC) flags(fs *flag.FlagSet) {
-	s.kept.d, s.templates.d = defaultKept, defaultTemplates
+	s.kept, s.templates = retention(defaultKept), retention(defaultTemplates)
 	fs.StringVar(&s.url, "server", "", "sweep the existing server at this postgres:// `URL` instead of the image cache (default with --kept or --templates: "+pgginkgo.EnvServerURL+")")
 	fs.Var(&s.kept, "kept", "on --server, drop databases kept for failed specs longer ago than this `duration` (or days: 7d)")
 	fs.Var(&s.templates, "templates", "on --server, drop templates unused for longer than this `duration` (or days: 7d)")
@@ -82,7 +82,7 @@ func (s *serverGC) sweep(ctx context.Context, c *cli, fs *flag.FlagSet) error {
 	if url == "" {
 		return usagef("no server to sweep: pass --server postgres://user@host:port/postgres, or set %s", pgginkgo.EnvServerURL)
 	}
-	rep, err := pgginkgo.SweepServer(ctx, url, s.kept.d, s.templates.d)
+	rep, err := pgginkgo.SweepServer(ctx, url, s.kept.v, s.templates.v)
 	// A failure after the first drops still says what was dropped.
 	for _, d := range rep.Dropped {
 		fmt.Fprintf(c.stdout, "dropped %s: %s\n", d.Name, d.Why)
@@ -97,23 +97,9 @@ func (s *serverGC) sweep(ctx context.Context, c *cli, fs *flag.FlagSet) error {
 	return nil
 }
 
-// retentionFlag is a flag.Value holding a positive duration.
-type retentionFlag struct{ d time.Duration }
-
-func (f *retentionFlag) String() string {
-	if f == nil || f.d == 0 {
-		return ""
-	}
-	return formatRetention(f.d)
-}
-
-func (f *retentionFlag) Set(s string) error {
-	d, err := parseRetention(s)
-	if err != nil {
-		return err
-	}
-	f.d = d
-	return nil
+// retention is a flag holding a positive duration, d until it is set.
+func retention(d time.Duration) valueFlag[time.Duration] {
+	return valueFlag[time.Duration]{v: d, parse: parseRetention, format: formatRetention}
 }
 
 const retentionHelp = "use a Go duration (90m, 24h, 168h) or a number of days (7d, 1.5d)"

@@ -132,7 +132,7 @@ func setupGC(fs *flag.FlagSet) func(context.Context, *cli) error {
 	o.cacheFlags(fs)
 	all := fs.Bool("all", false, "remove every image that no running suite uses")
 	maxImages := fs.Int("max-images", defaultMaxImages, "keep at most this many images, the most recently used")
-	maxBytes := &sizeFlag{bytes: defaultMaxBytes}
+	maxBytes := sizeFlag(defaultMaxBytes)
 	fs.Var(maxBytes, "max-bytes", "keep at most this much, the most recently used first (bytes, or 512MiB, 2GiB, 1G)")
 	var server serverGC
 	server.flags(fs)
@@ -143,13 +143,13 @@ func setupGC(fs *flag.FlagSet) func(context.Context, *cli) error {
 		if *maxImages < 1 {
 			return usagef("--max-images %d: keep at least 1 image; to remove them all, pass --all", *maxImages)
 		}
-		if maxBytes.bytes < 1 {
-			return usagef("--max-bytes %d: keep at least 1 byte; to remove every image, pass --all", maxBytes.bytes)
+		if maxBytes.v < 1 {
+			return usagef("--max-bytes %d: keep at least 1 byte; to remove every image, pass --all", maxBytes.v)
 		}
 		if err := o.check(); err != nil {
 			return err
 		}
-		opts := append(o.options(), pgginkgo.ImageCacheLimits(*maxImages, maxBytes.bytes))
+		opts := append(o.options(), pgginkgo.ImageCacheLimits(*maxImages, maxBytes.v))
 		dir, err := pgginkgo.ImageCacheDir(opts...)
 		if err != nil {
 			return err
@@ -165,7 +165,7 @@ func setupGC(fs *flag.FlagSet) func(context.Context, *cli) error {
 		if err != nil {
 			return err
 		}
-		policy := fmt.Sprintf("limits %s, %s", plural(*maxImages, "image"), formatSize(maxBytes.bytes))
+		policy := fmt.Sprintf("limits %s, %s", plural(*maxImages, "image"), formatSize(maxBytes.v))
 		if *all {
 			policy = "--all"
 		}

@@ -52,23 +52,12 @@ func parseSize(s string) (int64, error) {
 	return int64(math.Round(v)), nil
 }
 
-// sizeFlag is a flag.Value holding a size in bytes.
-type sizeFlag struct{ bytes int64 }
-
-func (f *sizeFlag) String() string {
-	if f == nil || f.bytes == 0 {
-		return ""
-	}
-	return strings.ReplaceAll(formatSize(f.bytes), " ", "")
-}
-
-func (f *sizeFlag) Set(s string) error {
-	n, err := parseSize(s)
-	if err != nil {
-		return err
-	}
-	f.bytes = n
-	return nil
+// sizeFlag is a flag holding a size in bytes, n until it is set; the
+// usage shows it without a space (2GiB), as users type it.
+func sizeFlag(n int64) *valueFlag[int64] {
+	return &valueFlag[int64]{v: n, parse: parseSize, format: func(n int64) string {
+		return strings.ReplaceAll(formatSize(n), " ", "")
+	}}
 }
 
 // formatSize is FormatBytes, with whole numbers shown whole (2 GiB, not

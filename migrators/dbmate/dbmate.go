@@ -57,11 +57,7 @@ type migrator struct {
 // Its fingerprint covers dbmate's version, every file under fsys and the
 // migrations table.
 func New(fsys fs.FS, opts ...Option) pgginkgo.Migrator {
-	m := &migrator{fsys: fsys, table: DefaultMigrationsTable}
-	for _, o := range opts {
-		o(m)
-	}
-	return m
+	return adapter.Apply(&migrator{fsys: fsys, table: DefaultMigrationsTable}, opts)
 }
 
 // db is a dbmate.DB on the files, reaching its database through u.

@@ -22,9 +22,11 @@ import (
 const toolModule = "github.com/golang-migrate/migrate/v4"
 
 // Option configures the golang-migrate Migrator that New returns.
-type Option func(*config)
+type Option func(*migrator)
 
-type config struct {
+// migrator holds the migrations and what the options set.
+type migrator struct {
+	fsys  fs.FS
 	table string
 	// errs are option mistakes, reported by Fingerprint before the
 	// cluster starts rather than by the option itself.
@@ -39,7 +41,7 @@ type config struct {
 // golang-migrate's default (unquoted) setting, name is one identifier in
 // the current schema: a dot is part of the table's name.
 func MigrationsTable(name string) Option {
-	return func(c *config) {
+	return func(c *migrator) {
 		if name == "" {
 			c.errs = append(c.errs, errors.New("golangmigrator.MigrationsTable: the table name is empty; pass the name your application gives x-migrations-table, or drop the option for schema_migrations"))
 			return
@@ -61,16 +63,7 @@ func MigrationsTable(name string) Option {
 // extension after .up (1_x.up.sql~ is a migration too); files whose name
 // does not match, and subdirectories, are ignored as it ignores them.
 func New(fsys fs.FS, opts ...Option) pgginkgo.Migrator {
-	m := &migrator{fsys: fsys}
-	for _, o := range opts {
-		o(&m.cfg)
-	}
-	return m
-}
-
-type migrator struct {
-	fsys fs.FS
-	cfg  config
+	return adapter.Apply(&migrator{fsys: fsys}, opts)
 }
 
 // Fingerprint reads the migrations as golang-migrate's iofs source does
@@ -79,21 +72,17 @@ type migrator struct {
 // golang-migrate does not parse SQL, so a bad statement surfaces in
 // Migrate.
 func (m *migrator) Fingerprint(ctx context.Context) (string, error) {
-	if err := errors.Join(m.cfg.errs...); err != nil {
-		return "", err
-	}
-	digest, err := adapter.FilesDigest(m.fsys)
+	fp, err := adapter.FilesFingerprint("golangmigrator", "golang-migrate", toolModule, migrate.NewWithInstance, m.fsys, m.errs)
 	if err != nil {
-		return "", fmt.Errorf("golangmigrator: %w", err)
+		return "", err
 	}
 	src, err := m.source()
 	if err != nil {
 		return "", err
 	}
 	_ = src.Close()
-	fp := fmt.Sprintf("golang-migrate:%s:files=%s", adapter.ToolVersion(toolModule, migrate.NewWithInstance), digest)
-	if m.cfg.table != "" {
-		fp += fmt.Sprintf(":table=%q", m.cfg.table)
+	if m.table != "" {
+		fp += fmt.Sprintf(":table=%q", m.table)
 	}
 	return fp, nil
 }
@@ -107,7 +96,7 @@ func (m *migrator) Migrate(ctx context.Context, conn *pgx.Conn) (err error) {
 		return err
 	}
 	db := adapter.SQLDB(conn)
-	drv, err := pgxmigrate.WithInstance(db, &pgxmigrate.Config{MigrationsTable: m.cfg.table})
+	drv, err := pgxmigrate.WithInstance(db, &pgxmigrate.Config{MigrationsTable: m.table})
 	if err != nil {
 		_ = src.Close()
 		_ = db.Close()

@@ -23,9 +23,11 @@ import (
 const toolModule = "github.com/pressly/goose/v3"
 
 // Option configures the goose Migrator that New returns.
-type Option func(*config)
+type Option func(*migrator)
 
-type config struct {
+// migrator holds the migrations and what the options set.
+type migrator struct {
+	fsys  fs.FS
 	table string
 	// goSets are the GoMigrations calls, in call order.
 	goSets []goSet
@@ -46,7 +48,7 @@ type goSet struct {
 // find the versions the template holds. A schema-qualified name
 // ("app.goose_db_version") needs the schema to exist before goose runs.
 func TableName(name string) Option {
-	return func(c *config) {
+	return func(c *migrator) {
 		if name == "" {
 			c.errs = append(c.errs, errors.New("goosemigrator.TableName: the table name is empty; pass the name your application gives goose.WithTableName, or drop the option for goose_db_version"))
 			return
@@ -74,7 +76,7 @@ func TableName(name string) Option {
 //		),
 //	)
 func GoMigrations(revision string, migrations ...*goose.Migration) Option {
-	return func(c *config) {
+	return func(c *migrator) {
 		if revision == "" {
 			c.errs = append(c.errs, errors.New("goosemigrator.GoMigrations: the revision is empty; pass a string that stands for the Go code (\"v1\", a date) and change it whenever the code changes"))
 			return
@@ -108,16 +110,7 @@ func GoMigrations(revision string, migrations ...*goose.Migration) Option {
 // because the fingerprint could not account for them: pass them with
 // GoMigrations.
 func New(fsys fs.FS, opts ...Option) pgginkgo.Migrator {
-	m := &migrator{fsys: fsys}
-	for _, o := range opts {
-		o(&m.cfg)
-	}
-	return m
-}
-
-type migrator struct {
-	fsys fs.FS
-	cfg  config
+	return adapter.Apply(&migrator{fsys: fsys}, opts)
 }
 
 // Fingerprint checks the migrations as goose's Provider does when it is
@@ -127,22 +120,19 @@ type migrator struct {
 // SQL files only when it applies them, so a malformed annotation surfaces
 // in Migrate.
 func (m *migrator) Fingerprint(ctx context.Context) (string, error) {
-	if err := errors.Join(m.cfg.errs...); err != nil {
-		return "", err
-	}
-	digest, err := adapter.FilesDigest(m.fsys)
+	fp, err := adapter.FilesFingerprint("goosemigrator", "goose", toolModule, goose.NewProvider, m.fsys, m.errs)
 	if err != nil {
-		return "", fmt.Errorf("goosemigrator: %w", err)
+		return "", err
 	}
 	if err := m.validate(); err != nil {
 		return "", err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "goose:%s:files=%s", adapter.ToolVersion(toolModule, goose.NewProvider), digest)
-	if m.cfg.table != "" {
-		fmt.Fprintf(&b, ":table=%q", m.cfg.table)
+	b.WriteString(fp)
+	if m.table != "" {
+		fmt.Fprintf(&b, ":table=%q", m.table)
 	}
-	for _, set := range m.cfg.goSets {
+	for _, set := range m.goSets {
 		fmt.Fprintf(&b, ":go=%q", set.revision)
 		for _, gm := range sortedByVersion(set.migrations) {
 			fmt.Fprintf(&b, ",%d/%s", gm.Version, upMode(gm))
@@ -181,11 +171,11 @@ func (m *migrator) provider(db *sql.DB) (*goose.Provider, error) {
 		goose.WithDisableGlobalRegistry(true),
 		goose.WithLogger(goose.NopLogger()),
 	}
-	if m.cfg.table != "" {
-		opts = append(opts, goose.WithTableName(m.cfg.table))
+	if m.table != "" {
+		opts = append(opts, goose.WithTableName(m.table))
 	}
 	var gms []*goose.Migration
-	for _, set := range m.cfg.goSets {
+	for _, set := range m.goSets {
 		gms = append(gms, set.migrations...)
 	}
 	if len(gms) > 0 {

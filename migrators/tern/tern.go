@@ -67,11 +67,7 @@ type migrator struct {
 // template whose output depends on more than Data (sprig's env or now,
 // say) builds a new template whenever that output changes.
 func New(fsys fs.FS, opts ...Option) pgginkgo.Migrator {
-	m := &migrator{fsys: fsys, versionTable: DefaultVersionTable}
-	for _, o := range opts {
-		o(m)
-	}
-	return m
+	return adapter.Apply(&migrator{fsys: fsys, versionTable: DefaultVersionTable}, opts)
 }
 
 // Fingerprint loads and renders the migrations as tern does, without a

@@ -22,6 +22,7 @@ import (
 
 	"github.com/pgginkgo/pgginkgo/pgginkgo"
 	"github.com/pgginkgo/pgginkgo/pgginkgo/bench/internal/workload"
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/ginkgocli"
 )
 
 // The package benchmarks run the test binary of ./pkgsuite as whole
@@ -63,7 +64,8 @@ var _ = Describe("packages", Ordered, func() {
 		expectOK(os.Chmod(root, 0o755))
 		DeferCleanup(os.RemoveAll, root)
 		suiteBin = pkgsuiteBinary(ctx, root)
-		cli = ginkgoCLIPath(ctx, root)
+		cli, err = ginkgocli.Path(ctx) // GINKGO_CLI (make bench passes bin/ginkgo), else built once
+		expectOK(err)
 
 		large, small = filepath.Join(root, "migrations-large"), filepath.Join(root, "migrations-small")
 		for dir, shape := range map[string]workload.Shape{large: workload.Large, small: workload.Small} {
@@ -256,20 +258,6 @@ func pkgsuiteBinary(ctx context.Context, root string) string {
 	p := filepath.Join(root, "pkgsuite.test")
 	out, err := exec.CommandContext(ctx, "go", "test", "-c", "-o", p, "./pkgsuite").CombinedOutput()
 	Expect(err).NotTo(HaveOccurred(), "building ./pkgsuite (or set PGGINKGO_BENCH_PKGSUITE):\n%s", out)
-	return p
-}
-
-// ginkgoCLIPath is GINKGO_CLI (make bench passes its copy of bin/ginkgo),
-// else the CLI of the root module's go.mod version, built here.
-func ginkgoCLIPath(ctx context.Context, root string) string {
-	if p := os.Getenv("GINKGO_CLI"); p != "" {
-		return p
-	}
-	p := filepath.Join(root, "ginkgo")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", p, "github.com/onsi/ginkgo/v2/ginkgo")
-	cmd.Dir = filepath.Join("..", "..") // the root module, whose go.sum covers the CLI
-	out, err := cmd.CombinedOutput()
-	Expect(err).NotTo(HaveOccurred(), "building the ginkgo CLI (or set GINKGO_CLI):\n%s", out)
 	return p
 }
 

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -123,6 +124,32 @@ func FilesDigest(fsys fs.FS) (string, error) {
 		return "", fmt.Errorf("the migrations directory holds no files")
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Apply runs each of an adapter's options on cfg, in order, and returns
+// cfg: what every adapter's New does with the options it is given.
+func Apply[C any, O ~func(*C)](cfg *C, opts []O) *C {
+	for _, o := range opts {
+		o(cfg)
+	}
+	return cfg
+}
+
+// FilesFingerprint begins the fingerprint of an adapter whose tool, from
+// module, applies the files under fsys: "<tool>:<version>:files=<digest>",
+// with the ToolVersion that fromTool tells and the FilesDigest of fsys.
+// optionErrs, the mistakes the adapter's options recorded, come first,
+// before the cluster starts; a digest that cannot be made is an error that
+// starts with "<pkg>: ", the adapter's package.
+func FilesFingerprint(pkg, tool, module string, fromTool any, fsys fs.FS, optionErrs []error) (string, error) {
+	if err := errors.Join(optionErrs...); err != nil {
+		return "", err
+	}
+	digest, err := FilesDigest(fsys)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", pkg, err)
+	}
+	return fmt.Sprintf("%s:%s:files=%s", tool, ToolVersion(module, fromTool), digest), nil
 }
 
 // SQLDB opens a database/sql handle (pgx's stdlib driver) with conn's

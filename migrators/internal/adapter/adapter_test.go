@@ -1,7 +1,10 @@
 package adapter
 
 import (
+	"errors"
+	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -26,5 +29,37 @@ func TestModuleEscaping(t *testing.T) {
 	}
 	if got := unescapeModule("v1.0.0-!r!c1"); got != "v1.0.0-RC1" {
 		t.Errorf("unescapeModule = %q", got)
+	}
+}
+
+func TestApplyRunsOptionsInOrder(t *testing.T) {
+	type config struct{ steps []string }
+	type option func(*config)
+	step := func(s string) option { return func(c *config) { c.steps = append(c.steps, s) } }
+	var c config
+	Apply(&c, []option{step("a"), step("b"), step("c")})
+	if got := strings.Join(c.steps, ","); got != "a,b,c" {
+		t.Errorf("Apply ran %q, want a,b,c", got)
+	}
+}
+
+func TestFilesFingerprint(t *testing.T) {
+	fsys := fstest.MapFS{"1_a.sql": {Data: []byte("SELECT 1")}}
+	digest, err := FilesDigest(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := FilesFingerprint("pgxmigrator", "pgx", "github.com/jackc/pgx/v5", pgx.Connect, fsys, nil)
+	if want := "pgx:v5.12.0:files=" + digest; err != nil || fp != want {
+		t.Errorf("FilesFingerprint = %q, %v; want %q", fp, err, want)
+	}
+	_, err = FilesFingerprint("pgxmigrator", "pgx", "github.com/jackc/pgx/v5", pgx.Connect, fstest.MapFS{}, nil)
+	if want := "pgxmigrator: the migrations directory holds no files"; err == nil || err.Error() != want {
+		t.Errorf("FilesFingerprint of an empty directory: %v; want %s", err, want)
+	}
+	optionErrs := []error{errors.New("pgxmigrator.Table: the table name is empty"), errors.New("pgxmigrator.Go: no migrations given")}
+	_, err = FilesFingerprint("pgxmigrator", "pgx", "github.com/jackc/pgx/v5", pgx.Connect, fstest.MapFS{}, optionErrs)
+	if want := "pgxmigrator.Table: the table name is empty\npgxmigrator.Go: no migrations given"; err == nil || err.Error() != want {
+		t.Errorf("FilesFingerprint after option mistakes: %v; want them, before the files are read:\n%s", err, want)
 	}
 }

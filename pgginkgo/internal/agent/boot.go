@@ -23,6 +23,7 @@ import (
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/image"
 
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/flock"
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/sqlquote"
 )
 
 // cluster is one running postmaster and the directory that holds everything
@@ -63,9 +64,11 @@ func boot(ctx context.Context, cfg Config, o *out) (*cluster, error) {
 		return nil, err
 	}
 	// Holding this lock for our whole life tells a later sweep that the
-	// cluster is alive; the kernel drops it however we die.
+	// cluster is alive; the kernel drops it however we die. Another
+	// agent's sweep may hold it for an instant, between taking it and
+	// finding no owner.json (see sweep).
 	var err error
-	if c.lock, err = lockOwnDir(filepath.Join(c.dir, "lock")); err != nil {
+	if c.lock, err = flock.Retry(filepath.Join(c.dir, "lock"), false, 5*time.Second); err != nil {
 		return fail(fmt.Errorf("locking cluster directory: %w", err))
 	}
 	owner, _ := json.Marshal(map[string]any{"agentPid": os.Getpid(), "parentPid": cfg.ParentPID, "started": time.Now().UTC()})
@@ -257,14 +260,12 @@ func setPassword(ctx context.Context, sockDir string, port int, cfg Config) erro
 	defer conn.Close(ctx)
 	// The parent sends a SCRAM verifier, not the password: even a
 	// log_statement=all setting would not reveal the secret.
-	q := fmt.Sprintf("ALTER ROLE %s PASSWORD '%s'", quoteIdent(cfg.User), strings.ReplaceAll(cfg.Verifier, "'", "''"))
+	q := fmt.Sprintf("ALTER ROLE %s PASSWORD %s", sqlquote.Ident(cfg.User), sqlquote.Literal(cfg.Verifier))
 	if _, err := conn.Exec(ctx, q).ReadAll(); err != nil {
 		return fmt.Errorf("setting the superuser password: %w", err)
 	}
 	return nil
 }
-
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // shutdown stops the postmaster: fast shutdown first, then immediate, then
 // SIGKILL, so that a wedged server never keeps the suite alive.
@@ -293,17 +294,4 @@ func (c *cluster) stopPostmaster() (clean bool, err error) {
 		}
 	}
 	return false, fmt.Errorf("postgres (pid %d) did not exit after SIGKILL", c.cmd.Process.Pid)
-}
-
-// lockOwnDir takes the lock of a cluster directory this agent has just
-// created. Another agent's sweep may hold it for an instant, between
-// taking it and finding no owner.json (see sweep), so a busy lock is
-// retried for a while.
-func lockOwnDir(path string) (*flock.Lock, error) {
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		l, err := flock.Try(path, false)
-		if !errors.Is(err, flock.ErrBusy) || time.Now().After(deadline) {
-			return l, err
-		}
-	}
 }

@@ -8,7 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/flock"
 )
 
 // CheckCluster tells another process whether the cluster in dir still
@@ -32,29 +33,16 @@ func CheckCluster(dir string) error {
 		}
 		return &ExitedError{Exit: e}
 	}
-	f, err := os.Open(filepath.Join(dir, "lock"))
-	if errors.Is(err, os.ErrNotExist) {
+	held, err := flock.Held(filepath.Join(dir, "lock"))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 			return nil // not a cluster directory, or one being removed
 		}
 		return fmt.Errorf("%w: it stopped the server and removed %s. Did the suite end, or did the ginkgo CLI exit? The rest of the run cannot use the server", ErrHelperGone, dir)
-	}
-	if err != nil {
-		return nil // cannot tell; the spec will find out
-	}
-	defer f.Close()
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
-		if !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
-	switch {
-	case errors.Is(err, syscall.EWOULDBLOCK):
-		return nil // the agent holds it: alive
-	case err == nil:
-		return fmt.Errorf("%w: it was killed, and PostgreSQL with it; the next start removes %s. The rest of the run cannot use the server", ErrHelperGone, dir)
+	case err != nil, held:
+		return nil // the agent holds it: alive; or we cannot tell, and the spec will find out
 	default:
-		return nil
+		return fmt.Errorf("%w: it was killed, and PostgreSQL with it; the next start removes %s. The rest of the run cannot use the server", ErrHelperGone, dir)
 	}
 }

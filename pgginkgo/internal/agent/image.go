@@ -12,6 +12,7 @@ import (
 
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/flock"
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/image"
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/sqlquote"
 )
 
 // imageState is what a cluster knows of its image: the one it was booted
@@ -166,7 +167,7 @@ func clearPassword(ctx context.Context, sockDir string, port int, cfg Config) er
 		return fmt.Errorf("connecting to clear the password: %w", err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "ALTER ROLE "+quoteIdent(cfg.User)+" PASSWORD NULL").ReadAll(); err != nil {
+	if _, err := conn.Exec(ctx, "ALTER ROLE "+sqlquote.Ident(cfg.User)+" PASSWORD NULL").ReadAll(); err != nil {
 		return fmt.Errorf("clearing the superuser password: %w", err)
 	}
 	return nil

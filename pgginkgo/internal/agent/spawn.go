@@ -199,7 +199,7 @@ func (p *Process) stderrTail() string {
 
 // died is the error for an agent that ended without a message: its exit
 // status or signal and the tail of its stderr, where a panic's trace goes.
-// Call it after Exited is closed.
+// Call it once p.exited is closed.
 func (p *Process) died() error {
 	select {
 	case <-p.stderrDone:
@@ -207,9 +207,9 @@ func (p *Process) died() error {
 	}
 	status, _, _ := describeExit(p.cmd.ProcessState)
 	if out := strings.TrimSpace(p.stderrTail()); out != "" {
-		return fmt.Errorf("the lifecycle helper (pid %d) ended (%s) without a reply; its stderr ends with:\n%s", p.PID(), status, out)
+		return fmt.Errorf("the lifecycle helper (pid %d) ended (%s) without a reply; its stderr ends with:\n%s", p.cmd.Process.Pid, status, out)
 	}
-	return fmt.Errorf("the lifecycle helper (pid %d) ended (%s) without a reply and wrote nothing to stderr; something outside pgginkgo killed it (the OOM killer, a CI timeout?)", p.PID(), status)
+	return fmt.Errorf("the lifecycle helper (pid %d) ended (%s) without a reply and wrote nothing to stderr; something outside pgginkgo killed it (the OOM killer, a CI timeout?)", p.cmd.Process.Pid, status)
 }
 
 func parseLevel(s string) slog.Level {
@@ -269,12 +269,6 @@ func (p *Process) Stop(timeout time.Duration) error {
 	})
 	return p.stopErr
 }
-
-// Exited is closed when the agent process has ended.
-func (p *Process) Exited() <-chan struct{} { return p.exited }
-
-// PID is the agent's process id.
-func (p *Process) PID() int { return p.cmd.Process.Pid }
 
 func (p *Process) kill() {
 	_ = p.cmd.Process.Kill()

@@ -24,12 +24,6 @@ func Spawn(ctx context.Context, cfg Config, acct *Account, logger *slog.Logger) 
 // Stop is a no-op on Windows.
 func (p *Process) Stop(timeout time.Duration) error { return nil }
 
-// Exited is closed when the agent process has ended.
-func (p *Process) Exited() <-chan struct{} { c := make(chan struct{}); close(c); return c }
-
-// PID is the agent's process id.
-func (p *Process) PID() int { return 0 }
-
 // Seal always fails on Windows.
 func (p *Process) Seal(ctx context.Context, templates []image.Template) (Message, error) {
 	return Message{}, ErrUnsupported
@@ -37,6 +31,3 @@ func (p *Process) Seal(ctx context.Context, templates []image.Template) (Message
 
 // CheckCluster has nothing to check on Windows, where no cluster runs.
 func CheckCluster(dir string) error { return nil }
-
-// Exit is always nil on Windows.
-func (p *Process) Exit() *Exit { return nil }

@@ -27,7 +27,7 @@ func ExampleResolve() {
 		fmt.Println(err)
 		return
 	}
-	if err := binaries.CheckTimezoneData(res); err != nil {
+	if _, err := binaries.TimezoneDir(res); err != nil {
 		fmt.Println(err)
 		return
 	}

@@ -12,8 +12,7 @@ import (
 	"strings"
 )
 
-// ErrNoTimezoneData is wrapped by the errors of TimezoneDir and
-// CheckTimezoneData when a PostgreSQL build has no time zone database.
+// ErrNoTimezoneData is wrapped by the error of TimezoneDir when a PostgreSQL build has no time zone database.
 var ErrNoTimezoneData = errors.New("no time zone data")
 
 // TimezoneDir returns the directory from which the PostgreSQL of res reads
@@ -57,13 +56,6 @@ func TimezoneDir(res Result) (string, error) {
 	}
 	return "", fmt.Errorf("%w: PostgreSQL in %s has no time zone data (looked in %s); use a complete installation, or install tzdata (apt-get install tzdata) and link it in: ln -s /usr/share/zoneinfo %s (PostgreSQL ignores TZDIR)",
 		ErrNoTimezoneData, res.BinDir, strings.Join(candidates, ", "), candidates[0])
-}
-
-// CheckTimezoneData reports whether the PostgreSQL of res has time zone data;
-// see TimezoneDir.
-func CheckTimezoneData(res Result) error {
-	_, err := TimezoneDir(res)
-	return err
 }
 
 // hasZones checks for a zone every tz database has, rather than just the

@@ -35,6 +35,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/sqlquote"
 )
 
 // superUser is the bootstrap superuser initdb creates.
@@ -181,8 +183,7 @@ func (s *Server) CreateRole(ctx context.Context, name, password, attrs string) e
 		return fmt.Errorf("extserver: create role %q: connect as %s: %w", name, superUser, err)
 	}
 	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
-	sql := fmt.Sprintf("CREATE ROLE %s LOGIN %s PASSWORD '%s'",
-		pgx.Identifier{name}.Sanitize(), attrs, strings.ReplaceAll(password, "'", "''"))
+	sql := fmt.Sprintf("CREATE ROLE %s LOGIN %s PASSWORD %s", sqlquote.Ident(name), attrs, sqlquote.Literal(password))
 	if _, err := conn.Exec(ctx, sql); err != nil {
 		return fmt.Errorf("extserver: create role %q: %w", name, err)
 	}

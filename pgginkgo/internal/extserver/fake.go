@@ -247,8 +247,7 @@ func (s *session) handle(msg pgproto3.FrontendMessage) (done bool, err error) {
 	case *pgproto3.Bind:
 		q, ok := s.statements[m.PreparedStatement]
 		if !ok {
-			s.fail(&pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: "26000",
-				Message: fmt.Sprintf("prepared statement %q does not exist", m.PreparedStatement)})
+			s.fail(missing("prepared statement", m.PreparedStatement))
 			return false, nil
 		}
 		s.portals[m.DestinationPortal] = portal{query: q, formats: m.ResultFormatCodes}
@@ -257,8 +256,7 @@ func (s *session) handle(msg pgproto3.FrontendMessage) (done bool, err error) {
 		if m.ObjectType == 'S' {
 			q, ok := s.statements[m.Name]
 			if !ok {
-				s.fail(&pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: "26000",
-					Message: fmt.Sprintf("prepared statement %q does not exist", m.Name)})
+				s.fail(missing("prepared statement", m.Name))
 				return false, nil
 			}
 			b.Send(&pgproto3.ParameterDescription{ParameterOIDs: []uint32{}})
@@ -266,8 +264,7 @@ func (s *session) handle(msg pgproto3.FrontendMessage) (done bool, err error) {
 		} else {
 			p, ok := s.portals[m.Name]
 			if !ok {
-				s.fail(&pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: "34000",
-					Message: fmt.Sprintf("portal %q does not exist", m.Name)})
+				s.fail(missing("portal", m.Name))
 				return false, nil
 			}
 			b.Send(s.rowDescription(p.query, p.formats))
@@ -275,8 +272,7 @@ func (s *session) handle(msg pgproto3.FrontendMessage) (done bool, err error) {
 	case *pgproto3.Execute:
 		p, ok := s.portals[m.Portal]
 		if !ok {
-			s.fail(&pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: "34000",
-				Message: fmt.Sprintf("portal %q does not exist", m.Portal)})
+			s.fail(missing("portal", m.Portal))
 			return false, nil
 		}
 		s.sendRow(p.query, p.formats)
@@ -298,6 +294,18 @@ func (s *session) handle(msg pgproto3.FrontendMessage) (done bool, err error) {
 func (s *session) fail(e *pgproto3.ErrorResponse) {
 	s.failed = true
 	s.b.Send(e)
+}
+
+// missing is PostgreSQL's error for a prepared statement or a portal that
+// the client never created: invalid_sql_statement_name (26000) or
+// invalid_cursor_name (34000).
+func missing(kind, name string) *pgproto3.ErrorResponse {
+	code := "34000"
+	if kind == "prepared statement" {
+		code = "26000"
+	}
+	return &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: code,
+		Message: fmt.Sprintf("%s %q does not exist", kind, name)}
 }
 
 func unsupported() *pgproto3.ErrorResponse {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/extserver"
 )
@@ -109,5 +110,51 @@ func TestStartFakeBadVersion(t *testing.T) {
 		}
 		_ = conn.Close(context.Background())
 		stop()
+	}
+}
+
+// A client that names a statement or portal it never made gets
+// PostgreSQL's own error for it.
+func TestStartFakeUnknownStatementAndPortal(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	addr, stop, err := extserver.StartFake("12.22")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	pc, err := pgconn.Connect(ctx, fmt.Sprintf("postgres://u@%s/postgres?sslmode=disable", addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = pc.Close(ctx) }()
+
+	err = pc.ExecPrepared(ctx, "nope", nil, nil, nil).Read().Err
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "26000" || pgErr.Message != `prepared statement "nope" does not exist` {
+		t.Fatalf(`ExecPrepared("nope"): %v; want SQLSTATE 26000 prepared statement "nope" does not exist`, err)
+	}
+
+	fe := pc.Frontend()
+	fe.Send(&pgproto3.Execute{Portal: "gone"})
+	fe.Send(&pgproto3.Sync{})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var got *pgproto3.ErrorResponse
+	for {
+		msg, err := pc.ReceiveMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e, ok := msg.(*pgproto3.ErrorResponse); ok {
+			got = e
+		}
+		if _, ok := msg.(*pgproto3.ReadyForQuery); ok {
+			break
+		}
+	}
+	if got == nil || got.Code != "34000" || got.Message != `portal "gone" does not exist` {
+		t.Fatalf(`Execute("gone"): %+v; want SQLSTATE 34000 portal "gone" does not exist`, got)
 	}
 }

@@ -4,6 +4,8 @@ package flock
 
 import (
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -45,4 +47,62 @@ func TestWaitEndsWithItsContext(t *testing.T) {
 	if !waited {
 		t.Fatal("Wait did not report that it waited")
 	}
+}
+
+func TestRetryWaitsOutAnInstantHolder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lock")
+	probe, err := Try(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		probe.Release()
+	}()
+	l, err := Retry(path, true, 5*time.Second)
+	if err != nil {
+		t.Fatalf("Retry past a lock held for 20ms: %v", err)
+	}
+	l.Release()
+
+	held, err := Try(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	began := time.Now()
+	if _, err := Retry(path, false, 30*time.Millisecond); err != ErrBusy {
+		t.Fatalf("Retry on a lock that stays held = %v, want ErrBusy", err)
+	}
+	if waited := time.Since(began); waited < 30*time.Millisecond {
+		t.Fatalf("Retry gave up after %s, before its 30ms", waited)
+	}
+}
+
+func TestHeldTellsAnExclusiveHolder(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "lock")
+	if _, err := Held(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Held on a missing file = %v, want os.ErrNotExist", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("Held created the lock file")
+	}
+	l, err := Try(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held, err := Held(path); !held || err != nil {
+		t.Fatalf("Held while locked = %v, %v; want true", held, err)
+	}
+	l.Release()
+	if held, err := Held(path); held || err != nil {
+		t.Fatalf("Held once released = %v, %v; want false", held, err)
+	}
+	// The probe's shared lock is gone when Held returns.
+	again, err := Try(path, false)
+	if err != nil {
+		t.Fatalf("an exclusive lock after Held: %v", err)
+	}
+	again.Release()
 }

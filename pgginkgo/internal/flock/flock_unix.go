@@ -53,24 +53,61 @@ func Try(path string, shared bool) (*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
-	how := syscall.LOCK_EX | syscall.LOCK_NB
+	how := syscall.LOCK_EX
 	if shared {
-		how = syscall.LOCK_SH | syscall.LOCK_NB
+		how = syscall.LOCK_SH
 	}
-	for {
-		err = syscall.Flock(int(f.Fd()), how)
-		if !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
-	if err != nil {
+	if err := lockNB(f, how); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, ErrBusy
-		}
 		return nil, err
 	}
 	return &Lock{f: f}, nil
+}
+
+// lockNB is flock(2) with LOCK_NB added to how, retried when a signal
+// interrupts it; ErrBusy when another process holds the lock.
+func lockNB(f *os.File, how int) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+		switch {
+		case errors.Is(err, syscall.EINTR):
+		case errors.Is(err, syscall.EWOULDBLOCK):
+			return ErrBusy
+		default:
+			return err
+		}
+	}
+}
+
+// Retry is Try for a lock that others hold only for an instant (a probe,
+// a sweep that finds nothing to do): it tries again every millisecond
+// while the lock is busy, for up to within, then returns ErrBusy.
+func Retry(path string, shared bool, within time.Duration) (*Lock, error) {
+	for deadline := time.Now().Add(within); ; time.Sleep(time.Millisecond) {
+		l, err := Try(path, shared)
+		if !errors.Is(err, ErrBusy) || time.Now().After(deadline) {
+			return l, err
+		}
+	}
+}
+
+// Held reports whether another process holds the lock at path
+// exclusively. Unlike Try it creates nothing and needs only read access:
+// a missing file is an error wrapping os.ErrNotExist. It takes a shared
+// lock for an instant when the lock is free.
+func Held(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	switch err := lockNB(f, syscall.LOCK_SH); {
+	case errors.Is(err, ErrBusy):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	return false, nil
 }
 
 // Wait takes an exclusive lock at path, polling so that ctx can end the

@@ -5,6 +5,7 @@ package flock
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Lock is a held lock; file locks are not supported on Windows.
@@ -25,3 +26,9 @@ func Try(path string, shared bool) (*Lock, error) { return nil, errNoLocks }
 func Wait(ctx context.Context, path string, onWait func()) (*Lock, error) {
 	return nil, errNoLocks
 }
+
+// Retry always fails on Windows.
+func Retry(path string, shared bool, within time.Duration) (*Lock, error) { return nil, errNoLocks }
+
+// Held always fails on Windows.
+func Held(path string) (bool, error) { return false, errNoLocks }

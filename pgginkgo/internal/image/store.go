@@ -184,17 +184,11 @@ func (s Store) Use(key string) *flock.Lock {
 	}
 	// Listings and eviction probe the lock exclusively for an instant;
 	// retry past that.
-	for range 50 {
-		l, err := flock.Try(s.path(key+".use.lock"), true)
-		if err == nil {
-			return l
-		}
-		if !errors.Is(err, flock.ErrBusy) {
-			return nil
-		}
-		time.Sleep(time.Millisecond)
+	l, err := flock.Retry(s.path(key+".use.lock"), true, 50*time.Millisecond)
+	if err != nil {
+		return nil
 	}
-	return nil
+	return l
 }
 
 // CopyOut copies the image's data directory to dst, which must not exist,

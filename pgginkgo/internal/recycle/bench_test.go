@@ -37,7 +37,7 @@ END $$;
 GRANT ALL ON ALL TABLES IN SCHEMA public TO pgginkgo_bench;
 GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO pgginkgo_bench;
 `)
-	return template.SQLFiles(fstest.MapFS{"001_bench.sql": {Data: []byte(b.String())}}).Named("bench")
+	return template.SQLFiles(fstest.MapFS{"001_bench.sql": {Data: []byte(b.String())}})
 }
 
 // A spec's worth of writes into three tables, one of them the seeded one.

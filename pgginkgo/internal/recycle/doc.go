@@ -5,7 +5,7 @@
 // Install runs once, in the template (template.Builder does it). Every
 // clone then tracks its own changes, and after a spec:
 //
-//	rep, err := recycle.Reset(ctx, conn)
+//	rep, err := recycle.Options{}.Reset(ctx, conn)
 //	if rep.Outcome != recycle.Recycled {
 //		// rep.Cause and rep.Reason (or err) say why: drop it, clone anew
 //	}
@@ -42,11 +42,9 @@
 // Close or return every connection the spec used before Reset; Reset waits
 // Options.SessionWait for their backends to exit, then says Replace. Run
 // Reset on a superuser connection without session state of its own. The
-// fastest is a Dedicated connection per database that no spec ever gets:
-// it stays in replica mode and keeps its plans, so a typical Reset costs
-// about 3 ms. A spec's own connection also works after CleanSession, but
-// each Reset then re-plans its checks (about 5 ms more).
-//
-// Inspect dumps a database's observable state, to compare a recycled
-// database with a fresh clone in tests.
+// fastest is a reset connection per database that no spec ever gets
+// (application_name ResetApplicationName, session_replication_role =
+// replica): it keeps its plans, so a typical Reset costs about 3 ms. A
+// spec's own connection also works after CleanSession, but each Reset then
+// re-plans its checks (about 5 ms more).
 package recycle

@@ -132,7 +132,7 @@ func testEquivalence(t *testing.T, opts recycle.Options, dedicated bool) {
 	for round := 1; round <= 2; round++ {
 		for _, s := range equivalenceSpecs {
 			t.Run(s.name, func(t *testing.T) {
-				if v := adminFor(t).ServerVersion(); v < s.minServer {
+				if v := serverVersion(t); v < s.minServer {
 					t.Skipf("needs server_version_num %d or newer; this server is %d", s.minServer, v)
 				}
 				runSpec(t, used, s)

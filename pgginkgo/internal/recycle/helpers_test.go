@@ -109,3 +109,19 @@ func inspect(t tb, conn *pgx.Conn) *recycle.State {
 	}
 	return s
 }
+
+var serverVersionNum atomic.Int64
+
+// serverVersion is the test server's server_version_num, e.g. 150018.
+func serverVersion(t tb) int {
+	t.Helper()
+	if v := serverVersionNum.Load(); v != 0 {
+		return int(v)
+	}
+	var v int
+	if err := connect(t, "postgres").QueryRow(context.Background(), `SELECT pg_catalog.current_setting('server_version_num')::int`).Scan(&v); err != nil {
+		t.Fatalf("reading the server version: %v", err)
+	}
+	serverVersionNum.Store(int64(v))
+	return v
+}

@@ -18,7 +18,7 @@ import (
 // pg_dump can read the server (binaries.ClientTool).
 func pgDump(t *testing.T, db string) string {
 	t.Helper()
-	bin, err := binaries.ClientTool(context.Background(), srv.BinDir, "pg_dump", adminFor(t).ServerVersion()/10000)
+	bin, err := binaries.ClientTool(context.Background(), srv.BinDir, "pg_dump", serverVersion(t)/10000)
 	if err != nil {
 		t.Logf("comparing with Inspect only: %v", err)
 		return ""

@@ -101,7 +101,7 @@ func splitTruncatable(big, deletes []dirtyTable) (truncate, del []dirtyTable) {
 // query: a single round trip. session_replication_role = replica skips
 // foreign key checks and the user's triggers, so tables can be restored in
 // any order; our ALWAYS tracking triggers still fire and finish() clears
-// what they log. A Dedicated session is in replica mode already, and
+// what they log. A reset connection is in replica mode already, and
 // setting it again would flush the session's plans.
 func (p resetPlan) script() string {
 	var b strings.Builder

@@ -97,19 +97,13 @@ func (o Options) withDefaults() Options {
 }
 
 // Reset returns a database cloned from a template prepared by Install to
-// the template's exact state, with the default Options.
-func Reset(ctx context.Context, conn *pgx.Conn) (Report, error) {
-	return Options{}.Reset(ctx, conn)
-}
-
-// Reset returns a database cloned from a template prepared by Install to
 // the template's exact state: rows of every table the spec wrote, sequence
 // values and large objects. Tables the spec did not write are not touched.
 //
 // conn must be a superuser connection to the database, and by the time
 // Reset runs it must be the only session there (Reset waits SessionWait for
 // stragglers, then says Replace). Reset does not clear conn's own session
-// state: use a Dedicated connection the spec never had, or call
+// state: use a reset connection (ResetApplicationName) the spec never had, or call
 // CleanSession on the spec's connection first. Close conn after an error.
 //
 // When anything cannot be proven restored, Reset changes nothing further
@@ -155,41 +149,15 @@ func (o Options) Reset(ctx context.Context, conn *pgx.Conn) (Report, error) {
 	}
 }
 
-// ResetApplicationName is the application_name of Dedicated connections.
+// ResetApplicationName is the application_name of a reset connection: one
+// that serves only Resets, never specs, and runs with
+// session_replication_role = replica for good, so foreign keys and user
+// triggers are off in it and handing it to a spec would be a bug. What it
+// buys: Reset needs replica mode, and switching the setting makes
+// PostgreSQL drop every cached plan of the session, so a Reset on another
+// connection re-plans its checks, about 5 ms more. Leak checks tell it
+// from a spec's connections by this name.
 const ResetApplicationName = "pgginkgo-reset"
-
-// Dedicate makes conn a connection that serves only Resets, never specs,
-// and warms it. It switches the session to session_replication_role =
-// replica for good: foreign keys and user triggers are off in it, so
-// handing it to a spec would be a bug. What it buys: Reset needs replica
-// mode, and switching the setting makes PostgreSQL drop every cached plan
-// of the session, so a Reset on a connection that is not dedicated re-plans
-// its checks, about 5 ms more.
-//
-// The session's application_name becomes ResetApplicationName, so leak
-// checks can tell it from a spec's connections.
-func Dedicate(ctx context.Context, conn *pgx.Conn) error {
-	if _, err := conn.Exec(ctx, `SET session_replication_role = replica; SET application_name = '`+ResetApplicationName+`'`); err != nil {
-		return fmt.Errorf("dedicating the reset connection: %w", err)
-	}
-	return Warm(ctx, conn)
-}
-
-// Warm readies conn for fast Resets. The first status query on a new
-// connection plans the checks and loads catalog caches, which costs tens of
-// milliseconds; Warm pays that ahead of time, off the spec's path. The
-// plans last until the session's session_replication_role or search_path
-// changes, so only a Dedicated connection stays warm across Resets. Warm
-// fails with ErrNotInstalled on a database without change tracking.
-func Warm(ctx context.Context, conn *pgx.Conn) error {
-	// The first run plans; the next ones fill the session's catalog caches.
-	for range 3 {
-		if _, err := readStatus(ctx, conn); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 func failed(err error) Report {
 	return Report{Cause: CauseError, Reason: err.Error()}
@@ -207,7 +175,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 type status struct {
-	replica      bool // the session already runs in replica mode (Dedicate)
+	replica      bool // the session already runs in replica mode (a reset connection)
 	cause        Cause
 	detail       string
 	sequences    int64

@@ -3,13 +3,13 @@ package template
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/binaries"
 	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/recycle"
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/sqlquote"
 )
 
 // create builds the template database; on error it drops it, so a failed
@@ -17,7 +17,7 @@ import (
 func (b Builder) create(ctx context.Context, admin *Admin, conn *pgx.Conn, t Template, database, marker string) (_ recycle.Summary, err error) {
 	// template0 never accepts connections, so this CREATE cannot fail with
 	// "source database is being accessed by other users".
-	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE template0", quote(database))); err != nil {
+	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE template0", sqlquote.Ident(database))); err != nil {
 		return recycle.Summary{}, fmt.Errorf("template %q: creating database %s: %w", t.Name, database, err)
 	}
 	defer func() {
@@ -37,13 +37,13 @@ func (b Builder) create(ctx context.Context, admin *Admin, conn *pgx.Conn, t Tem
 	if err := waitForNoSessions(ctx, conn, database, 10*time.Second); err != nil {
 		return sum, fmt.Errorf("template %q: %w", t.Name, err)
 	}
-	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s WITH IS_TEMPLATE true ALLOW_CONNECTIONS false", quote(database))); err != nil {
+	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s WITH IS_TEMPLATE true ALLOW_CONNECTIONS false", sqlquote.Ident(database))); err != nil {
 		return sum, fmt.Errorf("template %q: marking %s as a template: %w", t.Name, database, err)
 	}
 	if b.Stamp {
 		marker = stamped(marker, time.Now())
 	}
-	if _, err := conn.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS %s", quote(database), quoteLiteral(marker))); err != nil {
+	if _, err := conn.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS %s", sqlquote.Ident(database), sqlquote.Literal(marker))); err != nil {
 		return sum, fmt.Errorf("template %q: marking %s complete: %w", t.Name, database, err)
 	}
 	return sum, nil
@@ -106,5 +106,3 @@ func waitForNoSessions(ctx context.Context, conn *pgx.Conn, database string, lim
 		}
 	}
 }
-
-func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

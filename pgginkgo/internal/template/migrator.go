@@ -8,18 +8,14 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Migrator is one step of a template's schema: anything that can say what it
-// will apply (Fingerprint) and apply it (Migrate). Migration tools implement
-// it to plug into pgginkgo; SQLFiles and Func are the built-in ones.
+// Migrator is one step of a template's schema, which pgginkgo.Migrator
+// names for users (and documents). SQLFiles and Func are the built-in ones.
 type Migrator interface {
-	// Fingerprint identifies what Migrate applies: equal fingerprints promise
-	// an equal schema. It names the template database, so a change in the
-	// migrations builds a new template instead of reusing a stale one.
+	// Fingerprint identifies what Migrate applies; it names the template
+	// database.
 	Fingerprint(ctx context.Context) (string, error)
-
-	// Migrate applies the migrations to conn, a superuser connection to the
-	// template database being built. It runs once per template, never on
-	// the databases cloned from it.
+	// Migrate applies the migrations over a superuser connection to the
+	// template database being built.
 	Migrate(ctx context.Context, conn *pgx.Conn) error
 }
 

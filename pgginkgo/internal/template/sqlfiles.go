@@ -62,12 +62,6 @@ func SQLFiles(fsys fs.FS) *SQLDir {
 	return &SQLDir{fsys: fsys, label: describeFS(fsys), read: &readOnce{}}
 }
 
-// Named sets the path shown in error messages, for file systems that do not
-// know their own (embed.FS, fstest.MapFS). os.DirFS paths are found alone.
-func (d *SQLDir) Named(path string) *SQLDir {
-	return &SQLDir{fsys: d.fsys, label: path, read: &readOnce{}}
-}
-
 // describeFS recovers the directory of an os.DirFS, whose underlying type is
 // a string holding it, so errors can name the directory the user passed.
 func describeFS(fsys fs.FS) string {

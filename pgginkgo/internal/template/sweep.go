@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgginkgo/pgginkgo/pgginkgo/internal/sqlquote"
 )
 
 // usedSep separates a complete template's marker from the time it was last
@@ -53,7 +55,7 @@ func (b Builder) touch(ctx context.Context, conn *pgx.Conn, built Built, fresh t
 		return nil
 	}
 	marker := stamped(completeMarker(built.Hash), time.Now())
-	if _, err := conn.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS %s", quote(built.Database), quoteLiteral(marker))); err != nil {
+	if _, err := conn.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS %s", sqlquote.Ident(built.Database), sqlquote.Literal(marker))); err != nil {
 		return fmt.Errorf("recording the use of template %s: %w", built.Database, err)
 	}
 	return nil
