@@ -47,8 +47,10 @@ import (
 //     back to the pool when the container's last spec ends. pgginkgo.DB and
 //     pgginkgo.CurrentDB fail in the undecorated specs that run after it.
 //   - Inside another FreshDatabase (on a container and on an It within it,
-//     or on two nested containers): the first node both cover fails,
-//     naming both places, since a spec gets one database.
+//     or on two nested containers): an error, since a spec gets one
+//     database. Ginkgo's tree construction fails, naming both places, when
+//     the outer one is written on its container's line; otherwise the
+//     first node both cover fails.
 //
 // Each FlakeAttempts or MustPassRepeatedly attempt gets a fresh database
 // (outside Ordered containers, whose specs share one). After the spec, the

@@ -3,6 +3,7 @@ package decorators_test
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -31,30 +32,40 @@ var _ = Describe("FreshDatabase in the wrong place", Serial, Ordered, func() {
 		return s.Failure
 	}
 
-	It("on a container and on an It inside it: the It fails, naming both", func() {
-		f := failure("has an It with FreshDatabase too")
-		Expect(f.FailureNodeType).To(Equal(types.NodeTypeIt))
-		Expect(f.Message).To(Equal(fmt.Sprintf(`decorators.FreshDatabase at %s is inside another FreshDatabase (at %s): a spec gets one database, and with two its container's nodes would see one and the inner nodes another.
-Put FreshDatabase in one place: on the container, so that BeforeEach, It and AfterEach all see the database, or on the It alone. To clone another template for some specs, give them a container of their own with FreshDatabase(pgginkgo.FromTemplate(...)).`, at(25), at(24))))
-		Expect(run.spec("has an It with FreshDatabase too").AdditionalFailures).To(BeEmpty(), "reported once, not again by the cleanup")
-	})
+	// Written on their containers' lines, nested decorators stop the run
+	// while Ginkgo builds the tree, before any cluster starts or spec runs.
+	DescribeTable("nested where it is written: the tree's construction fails, naming both places",
+		func(ctx SpecContext, mode string, inner, outer int) {
+			nested := runFixtureWith(ctx, fixtureOptions{treeFails: true}, mode, 2)
+			Expect(nested.exit).To(Equal(1))
+			Expect(nested.clustersStarted()).To(BeEmpty())
+			console := strings.Join(strings.Fields(nested.console), " ") // Ginkgo wraps the panic's text
+			Expect(console).To(ContainSubstring("Ginkgo detected a panic while constructing the spec tree."))
+			Expect(console).To(ContainSubstring(fmt.Sprintf("decorators.FreshDatabase at %s is inside another FreshDatabase (at %s): a spec gets one database, and with two its container's nodes would see one and the inner nodes another. Put FreshDatabase in one place: on the container, so that BeforeEach, It and AfterEach all see the database, or on the It alone.", at(inner), at(outer))))
+		},
+		Entry("on a container and on an It inside it", "nested-it", 27, 26),
+		Entry("on two nested containers", "nested-containers", 33, 32),
+	)
 
-	It("on two nested containers: the first node both cover fails", func() {
-		f := failure("nests two containers' decorators")
-		Expect(f.Message).To(HavePrefix(fmt.Sprintf("decorators.FreshDatabase at %s is inside another FreshDatabase (at %s): a spec gets one database", at(28), at(24))))
+	It("a FreshDatabase from a variable, on a container and on an It inside it: the It fails", func() {
+		f := failure("has an It with the same one")
+		Expect(f.FailureNodeType).To(Equal(types.NodeTypeIt))
+		Expect(f.Message).To(Equal(fmt.Sprintf(`the decorators.FreshDatabase made at %s is used on a container and again inside it: a spec gets one database, and with two its container's nodes would see one and the inner nodes another.
+Put FreshDatabase in one place: on the container, so that BeforeEach, It and AfterEach all see the database, or on the It alone. To clone another template for some specs, give them a container of their own with FreshDatabase(pgginkgo.FromTemplate(...)).`, at(41))))
+		Expect(run.spec("has an It with the same one").AdditionalFailures).To(BeEmpty(), "reported once, not again by the cleanup")
 	})
 
 	It("on an It, with a BeforeEach that wants the database: the BeforeEach fails, saying to move it to the container", func() {
 		f := failure("while FreshDatabase is on the It")
 		Expect(f.FailureNodeType).To(Equal(types.NodeTypeBeforeEach))
 		Expect(f.Message).To(Equal(fmt.Sprintf(`pgginkgo.DB(ctx) in the BeforeEach at %s found no database: decorators.FreshDatabase is on the It at %s, and Ginkgo applies an It's decorators to that It alone, so the BeforeEach runs without it.
-Move FreshDatabase to the Describe or Context that holds the BeforeEach: then every node of the spec sees one database.`, at(36), at(39))))
+Move FreshDatabase to the Describe or Context that holds the BeforeEach: then every node of the spec sees one database.`, at(51), at(54))))
 	})
 
 	It("on a container inside the BeforeEach's: the BeforeEach fails, saying where the decorator goes", func() {
 		f := failure("while FreshDatabase is on a container inside the BeforeEach's")
 		Expect(f.Message).To(Equal(fmt.Sprintf(`pgginkgo.DB(ctx) in the BeforeEach at %s found no database: no decorators.FreshDatabase covers this node. FreshDatabase on a container covers every node inside it, and on an It only that It.
-Put FreshDatabase on the Describe or Context that holds the BeforeEach (or on one around it).`, at(36))))
+Put FreshDatabase on the Describe or Context that holds the BeforeEach (or on one around it).`, at(51))))
 	})
 
 	It("on an It, with an AfterEach that calls CurrentDB: the AfterEach fails after the It ran", func() {
@@ -62,7 +73,7 @@ Put FreshDatabase on the Describe or Context that holds the BeforeEach (or on on
 		f := failure("has FreshDatabase on the It, and an AfterEach that calls CurrentDB")
 		Expect(f.FailureNodeType).To(Equal(types.NodeTypeAfterEach))
 		Expect(f.Message).To(Equal(fmt.Sprintf(`pgginkgo.CurrentDB() in the AfterEach at %s found no database: decorators.FreshDatabase is on the It at %s, and Ginkgo applies an It's decorators to that It alone, so the AfterEach runs without it.
-Move FreshDatabase to the Describe or Context that holds the AfterEach: then every node of the spec sees one database.`, at(50), at(53))))
+Move FreshDatabase to the Describe or Context that holds the AfterEach: then every node of the spec sees one database.`, at(65), at(68))))
 	})
 
 	It("on an Ordered container: its database goes back when the container ends, and later specs get none", func() {

@@ -58,9 +58,7 @@ var _ = Describe("Start with bad input", func() {
 		},
 		Entry("a negative cap on failure dumps", pgginkgo.FailureDumps(-1), "FailureDumps(-1): the cap cannot be negative; pass 0 to turn the dumps off"),
 		Entry("no database ready", pgginkgo.Prefetch(0), "Prefetch(0): keep at least one database ready"),
-		Entry("a keep policy that is none", pgginkgo.KeepPolicy(7), "KeepPolicy(7) is not a keep policy: use KeepOnFailure, KeepAlways or KeepNever"),
-		Entry("a leak policy that is none", pgginkgo.LeakPolicy(-1), "LeakPolicy(-1) is not a leak policy: use FailOnLeak or TerminateLeaks"),
-		Entry("a cluster-object policy that is none", pgginkgo.ClusterObjectPolicy(2), "ClusterObjectPolicy(2) is not a cluster-object policy: use DropClusterObjects or FailOnClusterObjects"),
+		Entry("the zero policy", pgginkgo.Policy{}, "Policy{} is no policy: use one of pgginkgo's values, such as KeepAlways or TerminateLeaks"),
 		Entry("a template without a name", pgginkgo.DefineTemplate(""), `DefineTemplate(""): `),
 		Entry("a nil option", nil, "an option is nil"),
 	)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -209,6 +210,24 @@ func (ds *decorators) register(d *decorator) {
 	}
 	k := d.at.String()
 	ds.byAt[k] = append(ds.byAt[k], d)
+}
+
+// enclosing returns a FreshDatabase written on the line of a container
+// that holds the place d is built in, and built in that container's
+// parent: d would sit inside it. Only the same line counts, so that a
+// decorator kept in a variable is never taken for one on a container; the
+// first node catches those.
+func (ds *decorators) enclosing(d *decorator) *decorator {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	for i, container := range d.parent {
+		for _, outer := range ds.byAt[container.String()] {
+			if len(outer.parent) == i && slices.EqualFunc(outer.parent, d.parent[:i], sameLocation) {
+				return outer
+			}
+		}
+	}
+	return nil
 }
 
 // find returns a FreshDatabase written on the line of r's It, made in the

@@ -83,7 +83,7 @@ func ExampleExportURL() {
 // A policy is one value at both levels: the suite's default, and an
 // override for the specs one FreshDatabase decorates. (This example only
 // compiles.)
-func ExampleKeepPolicy() {
+func ExamplePolicy() {
 	var _ = pgginkgo.Suite(pgginkgo.Migrations(os.DirFS("migrations")), pgginkgo.KeepNever, pgginkgo.TerminateLeaks)
 
 	var _ = Describe("the report", decorators.FreshDatabase(pgginkgo.KeepOnFailure, pgginkgo.FailOnLeak), func() {

@@ -16,17 +16,15 @@ import (
 )
 
 // DatabaseOption configures decorators.FreshDatabase: FromTemplate,
-// ExportURL, and the KeepPolicy, LeakPolicy and ClusterObjectPolicy
-// values, which override the suite's for the specs it decorates.
+// ExportURL, and the Policy values (KeepAlways, TerminateLeaks, …), which
+// override the suite's for the specs it decorates.
 type DatabaseOption interface {
 	applyDatabase(o *databaseOptions)
 }
 
 type databaseOptions struct {
 	template string
-	keep     *KeepPolicy
-	leaks    *LeakPolicy
-	objects  *ClusterObjectPolicy
+	policies policies // the zero Policy where the suite's applies
 	exports  []string // variables that get the database's URL
 	errs     []error
 }
@@ -114,6 +112,12 @@ func FreshDatabaseAround(at types.CodeLocation, opts ...DatabaseOption) func(ctx
 		}
 		opt.applyDatabase(&d.opts)
 	}
+	if outer := onIt.enclosing(d); outer != nil {
+		// Ginkgo reports a panic in a container's body as a failure to
+		// build the tree, at that container: the run stops before any
+		// spec, which is the earliest this mistake can be told.
+		panic(nestedMessage(d, outer))
+	}
 	onIt.register(d)
 	return d.around
 }
@@ -151,19 +155,22 @@ func (d *decorator) around(ctx context.Context, body func(context.Context)) {
 		ginkgo.Fail(nestedMessage(d, outer))
 	}
 	b := bind(ctx, d)
-	scope, err := nestedEnv(ctx, d.envChanges(b.db)...)
-	if err != nil {
-		ginkgo.Fail(fmt.Sprintf("decorators.FreshDatabase: exporting the database: %v", err))
-	}
-	defer func() {
-		if err := scope.Restore(); err != nil {
-			ginkgo.Fail("decorators.FreshDatabase: restoring the environment: " + err.Error())
+	ctx = context.WithValue(WithDB(ctx, b.db), boundKey{}, d)
+	if changes := d.envChanges(b.db); len(changes) > 0 {
+		scope, err := nestedEnv(ctx, changes...)
+		if err != nil {
+			ginkgo.Fail(fmt.Sprintf("decorators.FreshDatabase: exporting the database: %v", err))
 		}
-	}()
+		defer func() {
+			if err := scope.Restore(); err != nil {
+				ginkgo.Fail("decorators.FreshDatabase: restoring the environment: " + err.Error())
+			}
+		}()
+		ctx = envscope.WithScope(ctx, scope)
+	}
 	prev := specs.current.Swap(b)
 	defer specs.current.Store(prev)
-	ctx = context.WithValue(WithDB(ctx, b.db), boundKey{}, d)
-	body(envscope.WithScope(ctx, scope))
+	body(ctx)
 }
 
 // envChanges are what the spec's nodes see: PGDATABASE when the suite
@@ -218,9 +225,12 @@ func EnvAround(changes ...envscope.Change) func(ctx context.Context, body func(c
 }
 
 func nestedMessage(inner, outer *decorator) string {
-	return fmt.Sprintf(`decorators.FreshDatabase at %s is inside another FreshDatabase (at %s): a spec gets one database, and with two its container's nodes would see one and the inner nodes another.
-Put FreshDatabase in one place: on the container, so that BeforeEach, It and AfterEach all see the database, or on the It alone. To clone another template for some specs, give them a container of their own with FreshDatabase(pgginkgo.FromTemplate(...)).`,
-		inner.at, outer.at)
+	where := fmt.Sprintf("decorators.FreshDatabase at %s is inside another FreshDatabase (at %s)", inner.at, outer.at)
+	if inner == outer {
+		where = fmt.Sprintf("the decorators.FreshDatabase made at %s is used on a container and again inside it", inner.at)
+	}
+	return where + `: a spec gets one database, and with two its container's nodes would see one and the inner nodes another.
+Put FreshDatabase in one place: on the container, so that BeforeEach, It and AfterEach all see the database, or on the It alone. To clone another template for some specs, give them a container of their own with FreshDatabase(pgginkgo.FromTemplate(...)).`
 }
 
 // placement says what d is on for the spec r is the report of: the node one

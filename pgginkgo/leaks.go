@@ -100,10 +100,7 @@ func checkLeaks(ctx context.Context, b *binding, fail bool) string {
 			procPools.log.Warn("terminating a leaked connection failed", "database", b.db.name, "pid", l.pid, "error", err)
 		}
 	}
-	policy := procPools.cfg.leakPolicy
-	if b.opts.leaks != nil {
-		policy = *b.opts.leaks
-	}
+	policy := b.policies().leaks
 	if policy == TerminateLeaks || !fail {
 		procPools.log.Info("terminated leaked connections", "database", b.db.name, "connections", strings.Join(lines, "; "))
 		return ""

@@ -63,13 +63,11 @@ type config struct {
 	prefetchSet bool // given with Prefetch: never capped, an error when it cannot fit
 	procs       int  // processes of the run (Suite); 0 for Start
 	watchPID    int  // the ginkgo CLI's PID, when Suite runs under it; see ginkgocli.go
-	keepPolicy  KeepPolicy
 	// what to do with cluster-wide objects a spec creates
-	clusterObjects ClusterObjectPolicy
-	leakPolicy     LeakPolicy
-	failureDumps   int // FailureDumps: the run's cap on dumps of failed specs' databases
-	afterStart     []func(context.Context, *Handle) error
-	beforeStop     []func(context.Context, *Handle) error
+	policies     policies // the suite's keep, leak and cluster-object policies
+	failureDumps int      // FailureDumps: the run's cap on dumps of failed specs' databases
+	afterStart   []func(context.Context, *Handle) error
+	beforeStop   []func(context.Context, *Handle) error
 
 	// the migrated image, used by Suite and Prepare
 	noImage     bool         // WithoutImage
@@ -144,8 +142,7 @@ func defaultConfig() *config {
 		startTimeout: 2 * time.Minute,
 		exportEnv:    true,
 		prefetch:     defaultPrefetch(),
-		keepPolicy:   KeepOnFailure,
-		leakPolicy:   FailOnLeak,
+		policies:     defaultPolicies(),
 		failureDumps: 20, // enough to see a pattern, few enough not to fill a disk
 		keptTTL:      24 * time.Hour,
 		templateTTL:  7 * 24 * time.Hour,

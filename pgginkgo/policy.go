@@ -1,134 +1,113 @@
 package pgginkgo
 
-import "fmt"
+import "errors"
 
-// The policies below are options at both levels, under the same names: a
-// suite-wide default given to Suite, and an override for some specs given
-// to decorators.FreshDatabase.
+// Policy is one choice about what happens after a spec: whether its
+// database is kept, what becomes of the connections it left open, and of
+// the cluster-wide objects it created. Each value is an option at both
+// levels, under the same name: the suite's default given to Suite, and an
+// override for some specs given to decorators.FreshDatabase.
 //
 //	var _ = pgginkgo.Suite(pgginkgo.Migrations(migrations), pgginkgo.KeepNever)
 //	It("leaves a connection for the server to close", decorators.FreshDatabase(pgginkgo.TerminateLeaks), func(ctx SpecContext) { … })
+//
+// Use the values declared with it; the zero Policy is no policy, and an
+// error.
+type Policy struct {
+	aspect aspect
+	name   string
+}
 
-// KeepPolicy decides whether a spec's database survives the spec, for
-// post-mortem inspection with psql.
-type KeepPolicy int
+// aspect is what a Policy decides.
+type aspect int
 
 const (
+	keepAspect aspect = iota + 1
+	leakAspect
+	objectsAspect
+)
+
+// Whether a spec's database survives the spec, for post-mortem inspection
+// with psql (section 6 of the user's guide).
+var (
 	// KeepOnFailure keeps the database of a failed spec (the default).
-	KeepOnFailure KeepPolicy = iota
+	KeepOnFailure Policy = Policy{keepAspect, "KeepOnFailure"}
 	// KeepAlways keeps every spec's database.
-	KeepAlways
+	KeepAlways Policy = Policy{keepAspect, "KeepAlways"}
 	// KeepNever recycles every database, failed or not.
-	KeepNever
+	KeepNever Policy = Policy{keepAspect, "KeepNever"}
 )
 
-func (p KeepPolicy) String() string {
-	switch p {
-	case KeepOnFailure:
-		return "KeepOnFailure"
-	case KeepAlways:
-		return "KeepAlways"
-	case KeepNever:
-		return "KeepNever"
-	}
-	return fmt.Sprintf("KeepPolicy(%d)", int(p))
-}
-
-func (p KeepPolicy) check() error {
-	if p < KeepOnFailure || p > KeepNever {
-		return fmt.Errorf("%v is not a keep policy: use KeepOnFailure, KeepAlways or KeepNever", p)
-	}
-	return nil
-}
-
-func (p KeepPolicy) applySuite(c *config) {
-	c.keepPolicy = p
-	c.addErr(p.check())
-}
-
-func (p KeepPolicy) applyDatabase(o *databaseOptions) {
-	o.keep = &p
-	o.addErr(p.check())
-}
-
-// LeakPolicy decides what happens to connections a spec leaves open to its
-// database outside pgginkgo's pool.
-type LeakPolicy int
-
-const (
-	// FailOnLeak fails the spec and names each leaked connection (default).
-	FailOnLeak LeakPolicy = iota
+// What happens to connections a spec leaves open to its database outside
+// pgginkgo's pool.
+var (
+	// FailOnLeak fails the spec and names each leaked connection (the
+	// default); pgginkgo terminates them either way.
+	FailOnLeak Policy = Policy{leakAspect, "FailOnLeak"}
 	// TerminateLeaks terminates leaked connections without failing the spec.
-	TerminateLeaks
+	TerminateLeaks Policy = Policy{leakAspect, "TerminateLeaks"}
 )
 
-func (p LeakPolicy) String() string {
-	switch p {
-	case FailOnLeak:
-		return "FailOnLeak"
-	case TerminateLeaks:
-		return "TerminateLeaks"
-	}
-	return fmt.Sprintf("LeakPolicy(%d)", int(p))
-}
-
-func (p LeakPolicy) check() error {
-	if p < FailOnLeak || p > TerminateLeaks {
-		return fmt.Errorf("%v is not a leak policy: use FailOnLeak or TerminateLeaks", p)
-	}
-	return nil
-}
-
-func (p LeakPolicy) applySuite(c *config) {
-	c.leakPolicy = p
-	c.addErr(p.check())
-}
-
-func (p LeakPolicy) applyDatabase(o *databaseOptions) {
-	o.leaks = &p
-	o.addErr(p.check())
-}
-
-// ClusterObjectPolicy decides what happens to the cluster-wide objects a
-// spec creates: roles, databases, tablespaces and ALTER SYSTEM settings.
-// They live outside the spec's database, so recycling it cannot undo them,
-// and every later spec of every process would see them.
-type ClusterObjectPolicy int
-
-const (
+// What happens to the cluster-wide objects a spec creates: roles,
+// databases, tablespaces and ALTER SYSTEM settings. They live outside the
+// spec's database, so recycling it cannot undo them, and every later spec
+// of every process would see them.
+var (
 	// DropClusterObjects removes them after the spec, with a log line per
 	// object (the default).
-	DropClusterObjects ClusterObjectPolicy = iota
+	DropClusterObjects Policy = Policy{objectsAspect, "DropClusterObjects"}
 	// FailOnClusterObjects removes them too, and fails the spec with a
 	// message that names them.
-	FailOnClusterObjects
+	FailOnClusterObjects Policy = Policy{objectsAspect, "FailOnClusterObjects"}
 )
 
-func (p ClusterObjectPolicy) String() string {
-	switch p {
-	case DropClusterObjects:
-		return "DropClusterObjects"
-	case FailOnClusterObjects:
-		return "FailOnClusterObjects"
+// String is the policy's name, as it is written in Go.
+func (p Policy) String() string {
+	if p.name == "" {
+		return "Policy{}"
 	}
-	return fmt.Sprintf("ClusterObjectPolicy(%d)", int(p))
+	return p.name
 }
 
-func (p ClusterObjectPolicy) check() error {
-	if p < DropClusterObjects || p > FailOnClusterObjects {
-		return fmt.Errorf("%v is not a cluster-object policy: use DropClusterObjects or FailOnClusterObjects", p)
+func (p Policy) applySuite(c *config)             { c.addErr(c.policies.set(p)) }
+func (p Policy) applyDatabase(o *databaseOptions) { o.addErr(o.policies.set(p)) }
+
+// policies holds one Policy per aspect; a zero one is unset (a spec then
+// follows the suite).
+type policies struct {
+	keep, leaks, objects Policy
+}
+
+func defaultPolicies() policies {
+	return policies{keep: KeepOnFailure, leaks: FailOnLeak, objects: DropClusterObjects}
+}
+
+func (ps *policies) set(p Policy) error {
+	switch p.aspect {
+	case keepAspect:
+		ps.keep = p
+	case leakAspect:
+		ps.leaks = p
+	case objectsAspect:
+		ps.objects = p
+	default:
+		return errors.New("Policy{} is no policy: use one of pgginkgo's values, such as KeepAlways or TerminateLeaks")
 	}
 	return nil
 }
 
-func (p ClusterObjectPolicy) applySuite(c *config) {
-	c.clusterObjects = p
-	c.addErr(p.check())
-}
-
-func (p ClusterObjectPolicy) applyDatabase(o *databaseOptions) {
-	o.objects = &p
-	o.addErr(p.check())
+// over returns ps, with the suite's policy where ps has none.
+func (ps policies) over(suite policies) policies {
+	if ps.keep == (Policy{}) {
+		ps.keep = suite.keep
+	}
+	if ps.leaks == (Policy{}) {
+		ps.leaks = suite.leaks
+	}
+	if ps.objects == (Policy{}) {
+		ps.objects = suite.objects
+	}
+	return ps
 }
 
 func (c *config) addErr(err error) {
