@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -175,7 +174,7 @@ func noDatabaseMessage(call string) string {
 	It("stores the user", decorators.FreshDatabase(), func(ctx SpecContext) { db := pgginkgo.DB(ctx) })
 and make sure the suite calls pgginkgo.Suite(...).`
 	}
-	if d := onIt.find(r); d != nil {
+	if d := written.onIt(r); d != nil {
 		return fmt.Sprintf(`%s in the %s at %s found no database: decorators.FreshDatabase is on the It at %s, and Ginkgo applies an It's decorators to that It alone, so the %s runs without it.
 Move FreshDatabase to the Describe or Context that holds the %s: then every node of the spec sees one database.`, call, node, at, d.at, node, node)
 	}
@@ -191,54 +190,4 @@ func runningNode(r types.SpecReport) (types.NodeType, types.CodeLocation) {
 		}
 	}
 	return types.NodeTypeInvalid, types.CodeLocation{}
-}
-
-// onIt remembers every FreshDatabase by where it was written, so that a
-// setup node that finds no database can name the one on its spec's It.
-var onIt decorators
-
-type decorators struct {
-	mu   sync.Mutex
-	byAt map[string][]*decorator
-}
-
-func (ds *decorators) register(d *decorator) {
-	ds.mu.Lock()
-	defer ds.mu.Unlock()
-	if ds.byAt == nil {
-		ds.byAt = map[string][]*decorator{}
-	}
-	k := d.at.String()
-	ds.byAt[k] = append(ds.byAt[k], d)
-}
-
-// enclosing returns a FreshDatabase written on the line of a container
-// that holds the place d is built in, and built in that container's
-// parent: d would sit inside it. Only the same line counts, so that a
-// decorator kept in a variable is never taken for one on a container; the
-// first node catches those.
-func (ds *decorators) enclosing(d *decorator) *decorator {
-	ds.mu.Lock()
-	defer ds.mu.Unlock()
-	for i, container := range d.parent {
-		for _, outer := range ds.byAt[container.String()] {
-			if len(outer.parent) == i && slices.EqualFunc(outer.parent, d.parent[:i], sameLocation) {
-				return outer
-			}
-		}
-	}
-	return nil
-}
-
-// find returns a FreshDatabase written on the line of r's It, made in the
-// container r is in.
-func (ds *decorators) find(r types.SpecReport) *decorator {
-	ds.mu.Lock()
-	defer ds.mu.Unlock()
-	for _, d := range ds.byAt[r.LeafNodeLocation.String()] {
-		if where, _ := d.placement(r); where == placedOnIt {
-			return d
-		}
-	}
-	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/onsi/ginkgo/v2"
@@ -112,18 +113,19 @@ func FreshDatabaseAround(at types.CodeLocation, opts ...DatabaseOption) func(ctx
 		}
 		opt.applyDatabase(&d.opts)
 	}
-	if outer := onIt.enclosing(d); outer != nil {
+	if outer := written.enclosing(d); outer != nil {
 		// Ginkgo reports a panic in a container's body as a failure to
 		// build the tree, at that container: the run stops before any
 		// spec, which is the earliest this mistake can be told.
 		panic(nestedMessage(d, outer))
 	}
-	onIt.register(d)
+	written.register(d)
 	return d.around
 }
 
-// constructionPath is the container path being built, or nil outside the
-// tree's construction (where Ginkgo panics rather than answer).
+// constructionPath is the container path being built; empty at the top
+// level and outside the tree's construction (where Ginkgo panics rather
+// than answer).
 func constructionPath() (path []types.CodeLocation) {
 	defer func() {
 		if recover() != nil {
@@ -283,4 +285,55 @@ func (d *decorator) key(r types.SpecReport) (key string, ordered bool) {
 	// Every attempt of FlakeAttempts / MustPassRepeatedly is a new key, and
 	// so gets a fresh database.
 	return fmt.Sprintf("%s|%s|%s|%d", base, r.LeafNodeLocation, r.LeafNodeText, r.NumAttempts), false
+}
+
+// written holds every FreshDatabase by where it was written: to tell, as
+// the tree is built, that one sits inside another, and so that a setup
+// node that finds no database can name the one on its spec's It.
+var written decoratorIndex
+
+type decoratorIndex struct {
+	mu   sync.Mutex
+	byAt map[string][]*decorator
+}
+
+func (ds *decoratorIndex) register(d *decorator) {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	if ds.byAt == nil {
+		ds.byAt = map[string][]*decorator{}
+	}
+	k := d.at.String()
+	ds.byAt[k] = append(ds.byAt[k], d)
+}
+
+// enclosing returns a FreshDatabase written on the line of a container
+// that holds the place d is built in, and built in that container's
+// parent: d would sit inside it. Only the same line counts, so that a
+// decorator kept in a variable is never taken for one on a container; the
+// first node catches those.
+func (ds *decoratorIndex) enclosing(d *decorator) *decorator {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	for i, container := range d.parent {
+		for _, outer := range ds.byAt[container.String()] {
+			if len(outer.parent) == i && slices.EqualFunc(outer.parent, d.parent[:i], sameLocation) {
+				return outer
+			}
+		}
+	}
+	return nil
+}
+
+// onIt returns a FreshDatabase written on the line of r's It, made in the
+// container r is in.
+func (ds *decoratorIndex) onIt(r types.SpecReport) *decorator {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	for _, d := range ds.byAt[r.LeafNodeLocation.String()] {
+		if where, _ := d.placement(r); where == placedOnIt {
+			return d
+		}
+	}
+	return nil
 }
