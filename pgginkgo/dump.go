@@ -248,8 +248,9 @@ func dumpWithoutTracking(ctx context.Context, h *Handle, url, work string, dumpA
 // "psql", "pg_dump" or "pg_restore", that works with the cluster's server:
 // the one in BinDir beside the server, or else, for binaries that carry
 // the server alone (the downloaded ones do), the installed one of the
-// oldest major that is not older than the server's. The error says what to
-// install when there is none.
+// oldest major that is not older than the server's. psql, which connects
+// to newer servers too, falls back to the newest installed one. The error
+// says what to install when there is none.
 //
 //	psql, err := pgginkgo.Cluster().ClientTool(ctx, "psql")
 func (h *Handle) ClientTool(ctx context.Context, name string) (string, error) {

@@ -33,7 +33,11 @@ var (
 // next come the installed ones (PATH, pg_config, the package managers'
 // directories): of those, the oldest major that is not older than the
 // server's, because pg_dump refuses servers newer than itself and its
-// output is meant for servers at least as new as itself.
+// output is meant for servers at least as new as itself. psql alone, when
+// only older ones are installed, falls back to the newest of them: it
+// connects to newer servers and runs their SQL (some backslash commands
+// may not work), which is what a spec or a kept database's psql command
+// needs.
 func ClientTool(ctx context.Context, binDir, tool string, serverMajor int) (string, error) {
 	own := filepath.Join(binDir, tool)
 	if st, err := os.Stat(own); err == nil && !st.IsDir() {
@@ -49,6 +53,7 @@ func ClientTool(ctx context.Context, binDir, tool string, serverMajor int) (stri
 
 	var tooOld []string
 	best, bestMajor := "", 0
+	older, olderMajor := "", 0 // the newest of the older ones, for psql
 	for _, path := range clientCandidates(ctx, tool) {
 		major, err := toolMajor(ctx, path)
 		if err != nil {
@@ -56,11 +61,17 @@ func ClientTool(ctx context.Context, binDir, tool string, serverMajor int) (stri
 		}
 		if major < serverMajor {
 			tooOld = append(tooOld, fmt.Sprintf("%s is PostgreSQL %d", path, major))
+			if major > olderMajor {
+				older, olderMajor = path, major
+			}
 			continue
 		}
 		if best == "" || major < bestMajor {
 			best, bestMajor = path, major
 		}
+	}
+	if best == "" && tool == "psql" {
+		best = older
 	}
 	if best == "" {
 		msg := fmt.Sprintf("%s is not in %s, beside the server (binaries that carry the server only)", tool, binDir)

@@ -46,3 +46,14 @@ func TestClientToolSaysWhatToInstallForANewerServer(t *testing.T) {
 		}
 	}
 }
+
+// psql, unlike pg_dump, talks to servers newer than itself: with no client
+// of the server's major installed, the newest installed psql is used.
+func TestClientToolLendsAnOlderPsqlToANewerServer(t *testing.T) {
+	needDebian15(t)
+	serverOnly := t.TempDir()
+	got, err := ClientTool(context.Background(), serverOnly, "psql", 18)
+	if err != nil || got != filepath.Join(debian15, "bin", "psql") {
+		t.Fatalf("ClientTool(psql) for an 18 server = %q, %v; want %s/bin/psql", got, err, debian15)
+	}
+}
