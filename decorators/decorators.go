@@ -44,8 +44,9 @@ import (
 //     to the container.
 //   - On an Ordered container (or a container inside one): its specs share
 //     one database, in order, BeforeAll and AfterAll included, and it goes
-//     back to the pool when the container's last spec ends. pgginkgo.DB and
-//     pgginkgo.CurrentDB fail in the undecorated specs that run after it.
+//     back to the pool when the first spec after the container starts (or
+//     the suite ends). pgginkgo.DB and pgginkgo.CurrentDB fail in the
+//     undecorated specs that run after it.
 //   - Inside another FreshDatabase (on a container and on an It within it,
 //     or on two nested containers): an error, since a spec gets one
 //     database. Ginkgo's tree construction fails, naming both places, when
