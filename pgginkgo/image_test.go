@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -157,18 +156,7 @@ var _ = Describe("the migrated image", Serial, func() {
 		}
 		imageSuiteBinary()
 		ginkgoCLI()
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for _, r := range runs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				r.run(ctx)
-			}()
-		}
-		close(start)
-		wg.Wait()
+		together(runs, func(r *imageRun) { r.run(ctx) })
 		builds, waits := 0, 0
 		for _, r := range runs {
 			r.expectPassed()

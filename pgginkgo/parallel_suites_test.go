@@ -69,9 +69,15 @@ func exampleRuns(ctx SpecContext, n int) []*exampleRun {
 	return runs
 }
 
-// runTogether starts every run at the same instant, as a CI machine
-// running several packages or jobs would, and waits for them all.
+// runTogether starts every example run at the same instant, as a CI
+// machine running several packages or jobs would, and waits for them all.
 func runTogether(ctx SpecContext, runs []*exampleRun) {
+	together(runs, func(r *exampleRun) { r.run(ctx) })
+}
+
+// together calls run for every element of runs, each in a goroutine of its
+// own, all released at once, and waits for them.
+func together[R any](runs []R, run func(R)) {
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, r := range runs {
@@ -80,7 +86,7 @@ func runTogether(ctx SpecContext, runs []*exampleRun) {
 			defer wg.Done()
 			defer GinkgoRecover()
 			<-start
-			r.run(ctx)
+			run(r)
 		}()
 	}
 	close(start)

@@ -15,10 +15,9 @@ import (
 // binding ties a database to the spec (or Ordered container) using it.
 type binding struct {
 	key      string
-	dec      *decorator
+	dec      *decorator // the FreshDatabase that bound it, and its options
 	db       *Database
 	pool     *prefetch
-	opts     databaseOptions
 	ordered  bool
 	failed   bool
 	released bool
@@ -42,7 +41,6 @@ func bind(ctx context.Context, d *decorator) *binding {
 	ginkgo.GinkgoHelper()
 	r := ginkgo.CurrentSpecReport()
 	key, ordered := d.key(r)
-	o := d.opts
 	spec := fmt.Sprintf("%s|%s|%d", r.LeafNodeLocation, r.LeafNodeText, r.NumAttempts)
 	b := specs.active
 	if b != nil && b.key == key {
@@ -58,7 +56,7 @@ func bind(ctx context.Context, d *decorator) *binding {
 	if err := serverGone(); err != nil {
 		ginkgo.Fail(err.Error())
 	}
-	p, err := poolFor(o.template)
+	p, err := poolFor(d.opts.template)
 	if err != nil {
 		ginkgo.Fail(err.Error())
 	}
@@ -68,7 +66,7 @@ func bind(ctx context.Context, d *decorator) *binding {
 		ginkgo.Fail(err.Error())
 	}
 	procPools.stats.add(&procPools.stats.s.Acquires, time.Since(began))
-	b = &binding{key: key, dec: d, db: db, pool: p, opts: o, ordered: ordered, lastSpec: spec}
+	b = &binding{key: key, dec: d, db: db, pool: p, ordered: ordered, lastSpec: spec}
 	b.before = clusterObjectsBefore(ctx)
 	if ordered {
 		b.specText = strings.Join(r.ContainerHierarchyTexts, " ")
@@ -116,7 +114,7 @@ func noteOrderedOutcome(ctx ginkgo.SpecContext, b *binding) {
 }
 
 // policies are the spec's own, over the suite's.
-func (b *binding) policies() policies { return b.opts.policies.over(procPools.cfg.policies) }
+func (b *binding) policies() policies { return b.dec.opts.policies.over(procPools.cfg.policies) }
 
 func (b *binding) keeps() bool {
 	switch b.policies().keep {

@@ -15,13 +15,7 @@ import (
 )
 
 func TestStartFake(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	addr, stop, err := extserver.StartFake("12.22")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	ctx, addr, stop := startFake(t)
 
 	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol} {
 		t.Run(mode.String(), func(t *testing.T) {
@@ -116,13 +110,7 @@ func TestStartFakeBadVersion(t *testing.T) {
 // A client that names a statement or portal it never made gets
 // PostgreSQL's own error for it.
 func TestStartFakeUnknownStatementAndPortal(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	addr, stop, err := extserver.StartFake("12.22")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	ctx, addr, _ := startFake(t)
 	pc, err := pgconn.Connect(ctx, fmt.Sprintf("postgres://u@%s/postgres?sslmode=disable", addr))
 	if err != nil {
 		t.Fatal(err)
@@ -157,4 +145,18 @@ func TestStartFakeUnknownStatementAndPortal(t *testing.T) {
 	if got == nil || got.Code != "34000" || got.Message != `portal "gone" does not exist` {
 		t.Fatalf(`Execute("gone"): %+v; want SQLSTATE 34000 portal "gone" does not exist`, got)
 	}
+}
+
+// startFake starts a PostgreSQL 12.22 stand-in for the test, stopped with
+// it, and a context bounded to a minute.
+func startFake(t *testing.T) (ctx context.Context, addr string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	addr, stop, err := extserver.StartFake("12.22")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop) // stop is idempotent: a test may stop it first
+	return ctx, addr, stop
 }
